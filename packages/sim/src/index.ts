@@ -1,1 +1,1 @@
-export {};
+export * from './trace/index.js';
