@@ -1,1 +1,2 @@
 export * from './trace/index.js';
+export * from './native/index.js';

@@ -1,0 +1,5 @@
+/** The native runner: executes a trace on the live Linux kernel and reads its status records. */
+export * from './errors.js';
+export { buildRunner, findCompiler, requireLinux, RUNNER_CFLAGS, RUNNER_SOURCE, type BuildOptions } from './build.js';
+export { encodeTrace, RUNNER_MAX_MAPPINGS } from './protocol.js';
+export { runNative, type NativeRunOptions } from './run.js';

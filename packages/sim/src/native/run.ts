@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { KmodelError } from '@kmodel/core';
+import type { StatusRecord, Trace } from '../trace/index.js';
+import { traceLabels } from '../trace/index.js';
+import { buildRunner, type BuildOptions } from './build.js';
+import { NativeErrorCode } from './errors.js';
+import { encodeTrace } from './protocol.js';
+
+/** Options of {@link runNative}. */
+export interface NativeRunOptions extends BuildOptions {
+  /** A runner binary to use instead of building one. */
+  readonly runner?: string;
+  /** Kill the runner after this many milliseconds (default 120000). */
+  readonly timeoutMs?: number;
+}
+
+interface RunnerError {
+  readonly error: string;
+  readonly line: number;
+  readonly errno: number;
+  readonly message: string;
+}
+
+/**
+ * Executes a trace on the live kernel with the native runner (built on demand, see
+ * {@link buildRunner}) and returns one status record per `status` op, with the kernel's
+ * VmPTE, RssAnon, VmRSS (of the runner process) and PageTables (system-wide), in kB.
+ * Throws `E_NATIVE_RUN` naming the trace line when a system call fails.
+ */
+export async function runNative(trace: Trace, options: NativeRunOptions = {}): Promise<StatusRecord[]> {
+  const input = encodeTrace(trace);
+  const runner = options.runner ?? buildRunner(options);
+  const labels = traceLabels(trace);
+  const { stdout, stderr, code, signal } = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const child = spawn(runner, [], { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', (e) => reject(new KmodelError(NativeErrorCode.Run, `cannot start the native runner ${runner}: ${e.message}`, { runner })));
+    child.on('close', (c, s) => resolve({ stdout: out, stderr: err, code: c, signal: s }));
+    // The runner may exit early on a failed call; a broken pipe is then expected.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const failure = objects.find((o) => 'error' in o) as RunnerError | undefined;
+  if (failure !== undefined) {
+    const where = failure.line > 0 ? `${trace.source}:${failure.line}: ` : '';
+    throw new KmodelError(NativeErrorCode.Run, `${where}${failure.error} failed on the live kernel: ${failure.message} (errno ${failure.errno})`, { ...failure, source: trace.source });
+  }
+  if (code !== 0) {
+    const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
+    throw new KmodelError(NativeErrorCode.Run, `the native runner ${how} while running ${trace.source}${stderr !== '' ? `: ${stderr.trim()}` : ''}`, { code, signal });
+  }
+  if (objects.length !== labels.length) {
+    throw new KmodelError(NativeErrorCode.Run, `the native runner printed ${objects.length} status records for the ${labels.length} status ops of ${trace.source}`, {});
+  }
+  return objects.map((o, i) => ({ label: labels[i]!, ...o }) as unknown as StatusRecord);
+}

@@ -1,0 +1,118 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KmodelError } from '@kmodel/core';
+import { buildRunner, encodeTrace, findCompiler, NativeErrorCode, parseTrace, requireLinux, runNative } from '@kmodel/sim';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const lines = (...ops: object[]) => ops.map((o) => JSON.stringify(o)).join('\n');
+const cacheDir = mkdtempSync(join(tmpdir(), 'kmodel-native-test-'));
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+function thrown(f: () => unknown): KmodelError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KmodelError) return e;
+    throw e;
+  }
+  throw new Error('expected a KmodelError');
+}
+
+describe('encodeTrace', () => {
+  it('emits one command per system call with repeat expanded and sizes resolved', () => {
+    const t = parseTrace(
+      lines(
+        { op: 'status', label: 'a' },
+        { op: 'mmap', region: 'r', addr: '0x7f8000000000', size: '8MiB', thp: 'never' },
+        { op: 'touch', region: 'r', offset: '4MiB', access: 'write' },
+        { op: 'madvise', region: 'r', size: '4KiB', advice: 'dontneed', repeat: { count: 2, step: '2MiB' } },
+        { op: 'munmap', region: 'r' },
+        { op: 'mmap', region: 'r', size: '2MiB', align: '2MiB', prot: 'r' },
+        { op: 'status', label: 'b' },
+      ),
+    );
+    expect(encodeTrace(t)).toBe(
+      [
+        '1 status',
+        '2 mmap 0 140187732541440 8388608 4096 rw never',
+        '3 touch 0 4194304 4194304 4096 write',
+        '4 madvise 0 0 4096 dontneed',
+        '4 madvise 0 2097152 4096 dontneed',
+        '5 munmap 0 0 8388608',
+        '6 mmap 1 0 2097152 2097152 r default',
+        '7 status',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses more mappings than the runner has slots', () => {
+    const ops: object[] = [];
+    for (let i = 0; i <= 4096; i++) ops.push({ op: 'mmap', region: `r${i}`, size: 4096 });
+    expect(thrown(() => encodeTrace(parseTrace(lines(...ops)))).code).toBe(NativeErrorCode.Limit);
+  });
+});
+
+describe('building the runner', () => {
+  it('reports a non-Linux system clearly', () => {
+    const e = thrown(() => buildRunner({ platform: 'darwin', cacheDir }));
+    expect(e.code).toBe(NativeErrorCode.NotLinux);
+    expect(e.message).toContain('"darwin"');
+  });
+
+  it('reports a missing compiler clearly', () => {
+    const e = thrown(() => findCompiler('/nonexistent/kmodel-cc'));
+    expect(e.code).toBe(NativeErrorCode.NoCompiler);
+    expect(e.message).toContain('"/nonexistent/kmodel-cc"');
+    expect(thrown(() => buildRunner({ compiler: '/nonexistent/kmodel-cc', cacheDir })).code).toBe(NativeErrorCode.NoCompiler);
+  });
+
+  it('accepts Linux', () => {
+    expect(() => requireLinux('linux')).not.toThrow();
+  });
+
+  it('compiles once into the cache directory and reuses the binary', () => {
+    const first = buildRunner({ cacheDir });
+    expect(buildRunner({ cacheDir })).toBe(first);
+    expect(readdirSync(cacheDir).filter((f) => f.startsWith('kmodel-runner-'))).toHaveLength(1);
+  });
+});
+
+describe('runNative on the live kernel', () => {
+  it('sees the tables and pages of a write in an empty 512 GiB slot, and their release at munmap', async () => {
+    const t = parseTrace(
+      lines(
+        { op: 'status', label: 'baseline' },
+        { op: 'mmap', region: 'a', addr: '0x300000000000', size: '4MiB' },
+        { op: 'touch', region: 'a', access: 'write' },
+        { op: 'status', label: 'written' },
+        { op: 'munmap', region: 'a' },
+        { op: 'status', label: 'unmapped' },
+      ),
+      'live.jsonl',
+    );
+    const records = await runNative(t, { cacheDir });
+    expect(records.map((r) => r.label)).toEqual(['baseline', 'written', 'unmapped']);
+    const [base, written, unmapped] = records as [(typeof records)[0], (typeof records)[0], (typeof records)[0]];
+    // Two PTE tables, one PMD table, one PUD table (4-level x86-64; p4d folded).
+    expect(written.VmPTE - base.VmPTE).toBe(16);
+    expect(written.RssAnon - base.RssAnon).toBe(4096);
+    // free_pgtables() at munmap releases every table of the empty slot.
+    expect(unmapped.VmPTE - base.VmPTE).toBe(0);
+    expect(unmapped.RssAnon - base.RssAnon).toBe(0);
+    expect(base.PageTables).toBeGreaterThan(0);
+  });
+
+  it('names the trace line of a system call the kernel refused', async () => {
+    // 2^56 is above the user address space of 4- and 5-level paging: mmap fails with ENOMEM.
+    const t = parseTrace(lines({ op: 'status', label: 'x' }, { op: 'mmap', region: 'a', addr: '0x100000000000000', size: '4KiB' }), 'bad.jsonl');
+    const e = await runNative(t, { cacheDir }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(KmodelError);
+    expect((e as KmodelError).code).toBe(NativeErrorCode.Run);
+    expect((e as KmodelError).message).toContain('bad.jsonl:2: mmap failed on the live kernel: Cannot allocate memory (errno 12)');
+  });
+});
