@@ -69,7 +69,7 @@ export interface PageTable {
   presentCount(vpn: Vpn, level: Level): number;
   /** Sets the entry at `level` (set_pte_at / set_pmd_at / set_pud_at). Level > 1 with `_PAGE_PSE` makes a huge leaf. The table must exist. */
   setEntry(vpn: Vpn, level: Level, pfn: Pfn, flags: number): void;
-  /** Clears the entry at `level` (ptep_get_and_clear / pmd_clear); returns the old PFN or -1 if it was none. Clearing a table pointer does not free the table. */
+  /** Clears the entry at `level` (ptep_get_and_clear / pmd_clear); returns the old PFN or -1 if it was none. A table pointer is not cleared here (that would leak the table): it throws E_TABLE_PRESENT; use freePteTable / freePmdTable / freePgtables. */
   clearEntry(vpn: Vpn, level: Level): number;
   /** Clears every leaf in [startVpn, endVpn) and calls `visit` with each before it goes. Huge leaves must lie wholly inside the range. Returns the number of entries cleared. Tables stay. */
   zapRange(startVpn: Vpn, endVpn: Vpn, visit?: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void): number;
