@@ -1,2 +1,25 @@
+/**
+ * @packageDocumentation
+ * The kmodel simulator: the machine builder that wires the model packages (or a user's own
+ * layers), the workloads of the seeds, trace replay, reports (table, JSON, CSV, HTML with
+ * charts) and the `kmodel` CLI.
+ */
 export * from './trace/index.js';
 export * from './native/index.js';
+export * from './validate/index.js';
+export { parseDuration } from './scenario/duration.js';
+export { scenarioSchema, KERNEL_PROFILES, type KernelProfile, type Scenario, type ScenarioInput, type WorkloadSpec, type CgroupSpec, type ProcessSpec, type MachineSpec } from './scenario/schema.js';
+export { loadScenario, parseScenario, validateScenario, formatPath, ScenarioErrorCode, type ScenarioIssue } from './scenario/load.js';
+export type { Report, RunResult, MetricsBlock, SimEvent } from './report/types.js';
+export { SERIES_METRICS } from './report/types.js';
+export { reportCharts, type ChartSpec } from './report/charts.js';
+export { renderSvg } from './report/svg.js';
+export { renderHtml } from './report/html.js';
+export { renderTable, summaryRows, SUMMARY_COLUMNS, metric } from './report/table.js';
+export { renderCsv } from './report/csv.js';
+export { reportJson } from './report/json.js';
+export { walkAddress, formatWalk, type WalkResult, type WalkStep } from './walk/walk.js';
+export type { WorkOp, Workload } from './workload/ops.js';
+export { chunkedTouch, chunkedTouchOps, TOUCH_CHUNK } from './workload/ops.js';
+export { zeroPageAttack, allocatorChurn, vmBalloonMigration, sparseScan, traceWorkload } from './workload/stock.js';
+export { VERSION } from './version.js';
