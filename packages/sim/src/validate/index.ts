@@ -1,0 +1,3 @@
+/** Comparison of native (live kernel) and model status records. */
+export * from './recording.js';
+export * from './deltas.js';
