@@ -26,4 +26,4 @@ export {
   pteRefReclaimable,
   isZeroPte,
 } from './refcount.js';
-export { recountPteTables, type PteTableRecount, type RecountSource, type PteRefMismatch, type PteRefMismatchKind } from './verify.js';
+export { recountPteTables, userVpnEnd, type PteTableRecount, type RecountSource, type PteRefMismatch, type PteRefMismatchKind } from './verify.js';

@@ -196,7 +196,8 @@ export class PteRef {
   }
 
   /**
-   * Recounts `mm`'s PTE tables by walking `pageTable` and compares them with the counters,
+   * Recounts `mm`'s PTE tables by walking the user half of `pageTable` (see
+   * {@link recountPteTables}) and compares them with the counters,
    * the reclaimable set, reclaimable_pt_bytes and the ordered index. Empty result = OK.
    * @throws KmodelError E_PTE_REF_UNKNOWN_MM if `mm` has no observer.
    */

@@ -15,16 +15,22 @@ export interface PteTableRecount {
 /** The part of a {@link PageTable} a recount needs. */
 export type RecountSource = Pick<PageTable, 'levels' | 'walk'>;
 
+/** First VPN above the lower (user) canonical half: 2^35 with 4 levels, 2^44 with 5. */
+export function userVpnEnd(levels: 4 | 5): Vpn {
+  return 2 ** (9 * levels - 1);
+}
+
 /**
- * Recounts every PTE table by walking the whole address space (walk_page_range with
- * table / leaf / nonPresent callbacks). Entries are attributed to their table by the
- * 2 MiB-aligned base VPN, so the walk order does not matter.
+ * Recounts every PTE table in [startVpn, endVpn) (default: the whole user half, where a
+ * user mm's PTE tables live) by walking the page table (walk_page_range with table / leaf /
+ * nonPresent callbacks). Entries are attributed to their table by the 2 MiB-aligned base
+ * VPN, so the walk order does not matter.
  */
-export function recountPteTables(pageTable: RecountSource, zeroPfn: Pfn): PteTableRecount[] {
+export function recountPteTables(pageTable: RecountSource, zeroPfn: Pfn, startVpn: Vpn = 0, endVpn: Vpn = userVpnEnd(pageTable.levels)): PteTableRecount[] {
   const byBase = new Map<Vpn, PteTableRecount>();
   const out: PteTableRecount[] = [];
   const recordOf = (vpn: Vpn): PteTableRecount | undefined => byBase.get(vpn - (vpn % PTRS_PER_PTE));
-  pageTable.walk(0, 2 ** (9 * pageTable.levels), {
+  pageTable.walk(startVpn, endVpn, {
     table(table: TableId, level: Level, baseVpn: Vpn) {
       if (level !== 1) return;
       const rec = { table, baseVpn, mapped: 0, zero: 0 };

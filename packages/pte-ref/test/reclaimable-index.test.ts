@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import type { EntryObserver } from '@kmodel/core';
+import { PteRef } from '@kmodel/pte-ref';
+import { FakePageTable } from './support/fake-page-table.js';
+import { ZERO_PFN, anon, zero } from './support/entries.js';
+
+/** Gives `mm` `empty` empty PTE tables and `busy` tables holding one anonymous page. */
+function populate(obs: EntryObserver, firstId: number, empty: number, busy: number): void {
+  let id = firstId;
+  for (let i = 0; i < empty; i++) obs.tableAlloc(id++, 1, id * 512);
+  for (let i = 0; i < busy; i++) {
+    obs.tableAlloc(id, 1, id * 512);
+    obs.pteSet(id++, 0, 0, 0, ...anon(77));
+  }
+}
+
+describe('reclaimable_pt_bytes', () => {
+  it('is 4096 x (empty + zero-only) tables and is listed by reclaimableTables', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const obs = ref.observerFor(1);
+    populate(obs, 0, 3, 2); // tables 0-2 empty, 3-4 busy
+    obs.tableAlloc(5, 1, 5 * 512);
+    for (let i = 0; i < 512; i++) obs.pteSet(5, i, 0, 0, ...zero());
+    expect(ref.reclaimablePtBytes(1)).toBe(4 * 4096);
+    expect(ref.reclaimableTables(1).sort((a, b) => a - b)).toEqual([0, 1, 2, 5]);
+    expect(ref.metrics(1)).toEqual({ reclaimable_pt_bytes: 16384 });
+    expect(ref.pteTableCount(1)).toBe(6);
+    obs.tableFree(1, 1);
+    obs.tableFree(3, 1);
+    expect(ref.reclaimablePtBytes(1)).toBe(3 * 4096);
+    expect(ref.reclaimableTables(1).sort((a, b) => a - b)).toEqual([0, 2, 5]);
+    expect(ref.pteTableCount(1)).toBe(4);
+  });
+
+  it('reclaimableTables is a snapshot: freeing while going through it is safe', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const obs = ref.observerFor(1);
+    populate(obs, 0, 5, 0);
+    const list = ref.reclaimableTables(1);
+    for (const t of list) obs.tableFree(t, 1);
+    expect(list).toHaveLength(5);
+    expect(ref.reclaimablePtBytes(1)).toBe(0);
+    expect(ref.reclaimableTables(1)).toEqual([]);
+  });
+});
+
+describe('the ordered index of address spaces', () => {
+  it('orders by reclaimable bytes descending, ties by the smaller MmId, and skips mms with none', () => {
+    const ref = new PteRef(ZERO_PFN);
+    populate(ref.observerFor(10), 0, 2, 5);
+    populate(ref.observerFor(4), 0, 7, 0);
+    populate(ref.observerFor(8), 0, 2, 1);
+    populate(ref.observerFor(3), 0, 0, 4);
+    expect(ref.largest()).toBe(4);
+    expect(ref.topReclaimable()).toEqual([
+      [4, 7 * 4096],
+      [8, 2 * 4096],
+      [10, 2 * 4096],
+    ]);
+    expect([...ref.byReclaimablePtBytes()].map(([mm]) => mm)).toEqual([4, 8, 10]);
+    expect(ref.topReclaimable(2)).toEqual([
+      [4, 7 * 4096],
+      [8, 2 * 4096],
+    ]);
+    expect(ref.indexedMmCount()).toBe(3);
+    expect(ref.totalReclaimablePtBytes()).toBe(11 * 4096);
+    expect(ref.mms()).toEqual([3, 4, 8, 10]);
+  });
+
+  it('moves an mm when its bytes change and drops it on forgetMm', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const a = ref.observerFor(1);
+    const b = ref.observerFor(2);
+    populate(a, 0, 3, 0);
+    populate(b, 0, 2, 0);
+    expect(ref.largest()).toBe(1);
+    b.tableAlloc(50, 1, 50 * 512);
+    b.tableAlloc(51, 1, 51 * 512);
+    expect(ref.topReclaimable()).toEqual([
+      [2, 4 * 4096],
+      [1, 3 * 4096],
+    ]);
+    ref.forgetMm(2);
+    expect(ref.topReclaimable()).toEqual([[1, 3 * 4096]]);
+    a.pteSet(0, 0, 0, 0, ...anon(1));
+    a.pteSet(1, 0, 0, 0, ...anon(1));
+    a.pteSet(2, 0, 0, 0, ...anon(1));
+    expect(ref.largest()).toBeUndefined();
+    expect(ref.indexedMmCount()).toBe(0);
+  });
+
+  it('a read-only sweep turns every table zero-only and the attacker becomes the largest', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const victim = new FakePageTable(ref.observerFor(1));
+    const attacker = new FakePageTable(ref.observerFor(2));
+    // The victim writes one page per 2 MiB (sparse, not reclaimable); the attacker reads 64 MiB.
+    for (let t = 0; t < 32; t++) {
+      victim.allocTable(t * 512);
+      victim.set(t * 512 + 7, ...anon(5000 + t));
+    }
+    const tablesTouched: number[] = [];
+    for (let vpn = 0; vpn < 32 * 512; vpn++) {
+      if (vpn % 512 === 0) tablesTouched.push(attacker.allocTable(vpn));
+      attacker.set(vpn, ...zero());
+      // Half-way through a table it is neither empty nor zero-only.
+      if (vpn % 512 === 255) expect(ref.reclaimablePtBytes(2)).toBe((tablesTouched.length - 1) * 4096);
+    }
+    for (const t of tablesTouched) {
+      expect(ref.isZeroOnly(2, t)).toBe(true);
+      expect(ref.pteRefcount(2, t)).toBe(0x80200);
+    }
+    expect(ref.reclaimablePtBytes(2)).toBe(32 * 4096);
+    expect(ref.reclaimablePtBytes(1)).toBe(0);
+    expect(ref.largest()).toBe(2);
+    expect(ref.verify(2, attacker)).toEqual([]);
+    expect(ref.verify(1, victim)).toEqual([]);
+  });
+});
