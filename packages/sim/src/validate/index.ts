@@ -1,3 +1,7 @@
-/** Comparison of native (live kernel) and model status records. */
+/** Comparison of native (live kernel) and model status records, and its reports. */
 export * from './recording.js';
 export * from './deltas.js';
+export * from './compare.js';
+export { validateTrace, type RecordSource, type ValidateOptions, type ValidationResult } from './validate.js';
+export { describeFirstDifference, renderValidation, renderValidationSummary, validationJson } from './render.js';
+export { loadValidationCase, loadValidationSuite, type ValidationCase } from './suite.js';

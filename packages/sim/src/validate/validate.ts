@@ -1,0 +1,41 @@
+import type { StatusRecord, Trace } from '../trace/index.js';
+import { compareRecords, type CompareReport } from './compare.js';
+
+/** Produces the status records of a trace, natively or in the model. */
+export type RecordSource = (trace: Trace) => readonly StatusRecord[] | Promise<readonly StatusRecord[]>;
+
+/** Options of {@link validateTrace}. */
+export interface ValidateOptions {
+  /** Name of the model's kernel profile, shown in reports (e.g. `"linux-6.18"`). */
+  readonly profile: string;
+  /** The kernel side: usually `runNative`, or the records of a committed recording. */
+  readonly runNative: RecordSource;
+  /** The model side: usually the simulator's trace replay with `profile`. */
+  readonly runModel: RecordSource;
+  /** See {@link compareRecords}. */
+  readonly rssToleranceKb?: number;
+}
+
+/** The kernel's and the model's records of one trace and their comparison. */
+export interface ValidationResult {
+  readonly source: string;
+  readonly profile: string;
+  /** `line` of each status op, in record order, for reports. */
+  readonly lines: readonly number[];
+  readonly native: readonly StatusRecord[];
+  readonly model: readonly StatusRecord[];
+  readonly report: CompareReport;
+}
+
+/**
+ * Runs one trace on both sides and compares them (see {@link compareRecords}). The runners
+ * are injected, so the comparison works without a kernel (recorded records) or without
+ * the model (tests).
+ */
+export async function validateTrace(trace: Trace, options: ValidateOptions): Promise<ValidationResult> {
+  const native = await options.runNative(trace);
+  const model = await options.runModel(trace);
+  const report = compareRecords(native, model, options.rssToleranceKb !== undefined ? { rssToleranceKb: options.rssToleranceKb } : {});
+  const lines = trace.ops.flatMap((op) => (op.op === 'status' ? [op.line] : []));
+  return { source: trace.source, profile: options.profile, lines, native, model, report };
+}
