@@ -1,0 +1,22 @@
+import { PAGE_SIZE } from '@kmodel/core';
+import type { OomTaskStats } from '@kmodel/core';
+
+/** OOM_SCORE_ADJ_MIN (include/uapi/linux/oom.h): the task is never chosen. */
+export const OOM_SCORE_ADJ_MIN = -1000;
+/** OOM_SCORE_ADJ_MAX. */
+export const OOM_SCORE_ADJ_MAX = 1000;
+
+/**
+ * oom_badness() (mm/oom_kill.c): the task's resident pages plus swap entries plus page-table
+ * pages, shifted by oom_score_adj in units of a thousandth of `totalpages`. Note the kernel
+ * divides first (`adj *= totalpages / 1000`), so below 1000 pages the adjustment is 0.
+ * Returns null (the kernel's LONG_MIN) for a task that must not be chosen.
+ *
+ * @param totalpages the OOM domain's size in pages; for a memcg OOM, mem_cgroup_get_max()
+ *   (memory.max plus usable swap) or 1 when that is 0.
+ */
+export function oomBadness(stats: OomTaskStats, totalpages: number): number | null {
+  if (stats.oomScoreAdj === OOM_SCORE_ADJ_MIN) return null;
+  const points = stats.rssPages + stats.swapents + Math.floor(stats.pgtablesBytes / PAGE_SIZE);
+  return points + stats.oomScoreAdj * Math.floor(totalpages / 1000);
+}

@@ -1,0 +1,887 @@
+import { CoreErrorCode, PAGE_SIZE, fail, show } from '@kmodel/core';
+import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, OomTaskStats, Reclaimer, SimClock } from '@kmodel/core';
+import { MemCgroup } from './cgroup.js';
+import { MemcgErrorCode } from './errors.js';
+import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL, MEMORY_EVENT_NAMES } from './events.js';
+import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage } from './high-delay.js';
+import type { HighDelayPolicy } from './high-delay.js';
+import { KIND_ANON, KIND_FILE, KIND_PAGETABLES, KIND_SEC_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
+import { formatLimitV1, formatLimitV2, parseLimit, parseLimitText } from './limits.js';
+import type { CgroupVersion, LimitInput } from './limits.js';
+import { oomBadness } from './oom.js';
+import { kernelBytes, renderMemoryEvents, renderMemoryStatV1, renderMemoryStatV2 } from './render.js';
+
+/** Tunables of the model that the kernel fixes at build time or leaves to heuristics. */
+export interface MemcgPolicy {
+  /** CONFIG_HZ: the unit of the memory.high penalty (jiffies). Default 250, the reference machine's. */
+  hz: number;
+  /** Reclaim attempts without progress before a memory.max OOM (MAX_RECLAIM_RETRIES = 16). */
+  maxReclaimRetries: number;
+  /** Pages charged between two runs of the memory.high handler (MEMCG_CHARGE_BATCH = 64). */
+  chargeBatchPages: number;
+  /** The memory.high penalty in jiffies; default the kernel's {@link calculateHighDelay}. */
+  highDelay: HighDelayPolicy;
+}
+
+/** Options of a {@link MemcgTree}. */
+export interface MemcgTreeOptions {
+  /** The interface of the hierarchy: `'v2'` (unified, default) or `'v1'` (legacy memory controller). */
+  version?: CgroupVersion;
+  /** Asked for room before OOM and by memory.high; default frees nothing. */
+  reclaimer?: Reclaimer;
+  /** The tasks the OOM killer picks from; without one, a cgroup OOM cannot kill and the charge fails. */
+  oomHost?: OomHost;
+  /** Advanced by memory.high throttling delays and read for event times. */
+  clock?: SimClock;
+  policy?: Partial<MemcgPolicy>;
+}
+
+/** Limits and settings accepted by {@link MemcgTree.create}, by file name. */
+export type CgroupLimits = Partial<Record<string, LimitInput | boolean>>;
+
+/** Options of {@link MemcgTree.create}. */
+export interface CgroupOptions {
+  /** Must equal the hierarchy's version when given (a check for callers that pass it along). */
+  version?: CgroupVersion;
+  /**
+   * Initial settings by file name: v2 `memory.max`, `memory.high`, `memory.low`, `memory.min`;
+   * v1 `memory.limit_in_bytes`, `memory.kmem.limit_in_bytes` (accepted, no effect, as in 6.18)
+   * and `memory.oom_control` (true or 1: OOM killer disabled).
+   */
+  limits?: CgroupLimits;
+}
+
+/** The OOM killer killed a task (oom_kill_process). Sizes are the victim's just before the kill. */
+export interface OomKillEvent {
+  type: 'oom_kill';
+  time_ns: number;
+  /** The cgroup whose limit was hit (oom_memcg). */
+  cgroup: string;
+  /** The victim's cgroup (task_memcg). */
+  task_memcg: string;
+  /** The victim. */
+  mm: MmId;
+  /** The task that was charging when the OOM happened, or null for an OOM from a limit write. */
+  trigger_mm: MmId | null;
+  rss_pages: number;
+  /** RSS in kB, as VmRSS. */
+  VmRSS: number;
+  pgtables_bytes: number;
+  /** Page tables in kB, as VmPTE and the kernel's "pgtables:" in the kill message. */
+  VmPTE: number;
+  swapents: number;
+  oom_score_adj: number;
+  /** oom_badness() of the victim. */
+  points: number;
+  /** The OOM domain's size in pages (mem_cgroup_get_max). */
+  totalpages: number;
+}
+
+/** cgroup v1 with the OOM killer disabled: a charging task waits in mem_cgroup_oom_synchronize. */
+export interface OomStallEvent {
+  type: 'oom_stall';
+  time_ns: number;
+  cgroup: string;
+  mm: MmId;
+}
+
+/** An OOM with nothing to kill (every task exempt, or no OomHost): the charge fails. */
+export interface OomNoVictimEvent {
+  type: 'oom_no_victim';
+  time_ns: number;
+  cgroup: string;
+  trigger_mm: MmId | null;
+}
+
+/** What a {@link MemcgTree} records in {@link MemcgTree.events}. */
+export type MemcgEvent = OomKillEvent | OomStallEvent | OomNoVictimEvent;
+
+/** A task stalled under a v1 cgroup with oom_kill_disable (reported as `under_oom`). */
+export interface OomStall {
+  mm: MmId;
+  cgroup: string;
+  since_ns: number;
+}
+
+interface TaskState {
+  mm: MmId;
+  cg: MemCgroup;
+  /** Bytes charged by kind. */
+  readonly charged: Float64Array;
+  /** memcg_nr_pages_over_high. */
+  pagesOverHigh: number;
+}
+
+const V2_WRITABLE = ['memory.max', 'memory.high', 'memory.low', 'memory.min'] as const;
+const V1_WRITABLE = ['memory.limit_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.oom_control', 'memory.max_usage_in_bytes', 'memory.failcnt'] as const;
+const V2_FILES = ['memory.current', 'memory.min', 'memory.low', 'memory.high', 'memory.max', 'memory.peak', 'memory.events', 'memory.events.local', 'memory.stat'] as const;
+const V1_FILES = [
+  'memory.usage_in_bytes', 'memory.max_usage_in_bytes', 'memory.limit_in_bytes', 'memory.failcnt', 'memory.kmem.usage_in_bytes',
+  'memory.kmem.max_usage_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.kmem.failcnt', 'memory.oom_control', 'memory.stat', 'memory.use_hierarchy',
+] as const;
+
+const PATH_RE = /^\/(?:[^/\s]+(?:\/[^/\s]+)*)?$/;
+
+/**
+ * A hierarchy of memory cgroups and the {@link Charger} that charges address spaces to them.
+ *
+ * Every address space (mm) belongs to one cgroup (the root until {@link MemcgTree.attach});
+ * a charge adds to the cgroup and every ancestor (page_counter_try_charge) and fails at the
+ * lowest one whose limit it would pass. Then, as try_charge_memcg() does: a `max` event,
+ * reclaim through the {@link Reclaimer} (honouring memory.min / memory.low), retries, and
+ * finally the OOM killer inside that cgroup, which kills the task with the highest
+ * {@link oomBadness} (RSS + swap + page tables). memory.high throttles (reclaim, then a
+ * simulated sleep on the {@link SimClock}) and never kills. On v1 with `oom_kill_disable` the
+ * charging task stalls instead.
+ *
+ * Charges are whole pages (multiples of 4096 bytes). memory.stat `kernel` includes page tables.
+ */
+export class MemcgTree implements Charger {
+  /** The interface of this hierarchy. */
+  readonly version: CgroupVersion;
+  /** OOM kills, stalls and OOMs without victims, in order. */
+  readonly events: MemcgEvent[] = [];
+  readonly policy: Readonly<MemcgPolicy>;
+
+  private readonly root = new MemCgroup('/', null);
+  private readonly byPath = new Map<string, MemCgroup>([['/', this.root]]);
+  private readonly tasks = new Map<MmId, TaskState>();
+  /** Tasks killed by the OOM killer and not yet released by {@link MemcgTree.exit}. */
+  private readonly dead = new Set<MmId>();
+  private readonly stalled = new Map<MmId, OomStall>();
+  private reclaimer: Reclaimer | null;
+  private oomHost: OomHost | null;
+  private readonly clock: SimClock | null;
+  /** > 0 while reclaim or an OOM kill runs: charges made meanwhile are forced (PF_MEMALLOC). */
+  private reclaimDepth = 0;
+
+  constructor(options: MemcgTreeOptions = {}) {
+    const version = options.version ?? 'v2';
+    if (version !== 'v1' && version !== 'v2') fail(MemcgErrorCode.Version, `unknown cgroup version ${show(version)}; expected "v1" or "v2"`, { value: version });
+    const policy: MemcgPolicy = { hz: DEFAULT_HZ, maxReclaimRetries: MAX_RECLAIM_RETRIES, chargeBatchPages: MEMCG_CHARGE_BATCH, highDelay: calculateHighDelay, ...options.policy };
+    for (const key of ['hz', 'maxReclaimRetries', 'chargeBatchPages'] as const) {
+      const v = policy[key];
+      if (!Number.isSafeInteger(v) || v < (key === 'maxReclaimRetries' ? 0 : 1)) fail(CoreErrorCode.OutOfRange, `memcg policy ${key} must be a positive integer, got ${show(v)}`, { key, value: v });
+    }
+    this.version = version;
+    this.policy = Object.freeze(policy);
+    this.reclaimer = options.reclaimer ?? null;
+    this.oomHost = options.oomHost ?? null;
+    this.clock = options.clock ?? null;
+  }
+
+  /** Sets the OOM host (the address-space layer, usually built after this tree). */
+  setOomHost(host: OomHost | null): void {
+    this.oomHost = host;
+  }
+
+  /** Sets the reclaimer asked for room under memory.max and memory.high. */
+  setReclaimer(reclaimer: Reclaimer | null): void {
+    this.reclaimer = reclaimer;
+  }
+
+  // ---------------------------------------------------------------- hierarchy
+
+  /**
+   * mkdir: creates the cgroup at `path` (e.g. `"/jobs/a"`; the parent must exist) with
+   * optional initial limits. Throws E_BAD_CGROUP_PATH, E_NO_CGROUP, E_CGROUP_EXISTS,
+   * E_CGROUP_VERSION, E_UNKNOWN_KEY, E_BAD_LIMIT; nothing is created then.
+   */
+  create(path: string, options: CgroupOptions = {}): void {
+    this.checkPath(path);
+    if (options.version !== undefined && options.version !== this.version) {
+      fail(MemcgErrorCode.Version, `cgroup ${show(path)} asks for ${show(options.version)} but the hierarchy is ${show(this.version)}`, { path, value: options.version });
+    }
+    if (this.byPath.has(path)) fail(MemcgErrorCode.Exists, `cgroup ${show(path)} already exists`, { path });
+    const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
+    const parent = this.byPath.get(parentPath) ?? fail(MemcgErrorCode.NoCgroup, `cannot create ${show(path)}: parent cgroup ${show(parentPath)} does not exist`, { path });
+    const settings = Object.entries(options.limits ?? {}).map(([file, value]) => [file, this.parseSetting(file, value as LimitInput | boolean)] as const);
+    const cg = new MemCgroup(path, parent);
+    parent.children.push(cg);
+    this.byPath.set(path, cg);
+    for (const [file, value] of settings) this.applySetting(cg, file, value);
+  }
+
+  /** rmdir: removes an empty cgroup (no children, no tasks). Throws E_CGROUP_NOT_EMPTY otherwise. */
+  remove(path: string): void {
+    const cg = this.get(path);
+    if (cg.isRoot) fail(MemcgErrorCode.NotEmpty, 'the root cgroup cannot be removed', { path });
+    if (cg.children.length > 0 || cg.mms.size > 0) {
+      fail(MemcgErrorCode.NotEmpty, `cgroup ${show(path)} still has ${cg.children.length} children and ${cg.mms.size} tasks`, { path });
+    }
+    const siblings = cg.parent!.children;
+    siblings.splice(siblings.indexOf(cg), 1);
+    this.byPath.delete(path);
+  }
+
+  /** Paths of all cgroups, parents before children. */
+  paths(): string[] {
+    return [...this.root.preorder()].map((c) => c.path);
+  }
+
+  /** True if a cgroup exists at `path`. */
+  has(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  /**
+   * Moves address space `mm` into the cgroup at `path` (writing its pid to cgroup.procs).
+   * Charges it already holds move with it (as v1 move_charge_at_immigrate does; the v2 kernel
+   * leaves them behind, which the Charger contract cannot express without page identities):
+   * if they do not fit under the destination's limits the move fails with E_ATTACH_NOMEM.
+   */
+  attach(mm: MmId, path: string): void {
+    this.checkMm(mm);
+    const dest = this.get(path);
+    const task = this.tasks.get(mm);
+    if (!task) {
+      this.newTask(mm, dest);
+      return;
+    }
+    if (task.cg === dest) return;
+    let total = 0;
+    for (let k = 0; k < NR_CHARGE_KINDS; k++) total += task.charged[k]!;
+    if (total > 0) {
+      for (let c: MemCgroup | null = dest; c && !task.cg.isDescendantOf(c); c = c.parent) {
+        if (c.usage + total > c.max) {
+          fail(MemcgErrorCode.AttachNoMem, `cannot move mm ${mm} with ${total} bytes charged into ${show(path)}: ${show(c.path)} has ${c.max - c.usage} bytes left under its limit`, { mm, path });
+        }
+      }
+    }
+    for (let k = 0; k < NR_CHARGE_KINDS; k++) {
+      const b = task.charged[k]!;
+      if (b > 0) this.unaccount(task.cg, k, b);
+    }
+    task.cg.mms.delete(mm);
+    task.cg = dest;
+    dest.mms.add(mm);
+    for (let k = 0; k < NR_CHARGE_KINDS; k++) {
+      const b = task.charged[k]!;
+      if (b > 0) this.account(dest, k, b);
+    }
+    this.stalled.delete(mm);
+  }
+
+  /** The cgroup path of `mm` (the root for an address space never attached). */
+  cgroupOf(mm: MmId): string {
+    return this.tasks.get(mm)?.cg.path ?? '/';
+  }
+
+  /** Address spaces attached directly to the cgroup at `path`, in attach order. */
+  tasksIn(path: string): MmId[] {
+    return [...this.get(path).mms];
+  }
+
+  /** Bytes of `kind` that `mm` has charged and not uncharged. */
+  chargedBy(mm: MmId, kind: ChargeKind): number {
+    return this.tasks.get(mm)?.charged[kindIndex(kind)] ?? 0;
+  }
+
+  /**
+   * The address space is gone (exit_mmap done): whatever it still has charged is uncharged and
+   * it leaves its cgroup. Also releases a task killed by the OOM killer. Unknown mms are ignored.
+   */
+  exit(mm: MmId): void {
+    this.release(mm);
+    this.dead.delete(mm);
+  }
+
+  /** True if `mm` was killed by the OOM killer (and not released by {@link MemcgTree.exit}). */
+  isKilled(mm: MmId): boolean {
+    return this.dead.has(mm);
+  }
+
+  // ---------------------------------------------------------------- Charger
+
+  /**
+   * Charges `bytes` (a multiple of 4096) of `kind` to the cgroup of `mm`: try_charge_memcg().
+   * Returns false when the charge cannot be made: the OOM killer found nothing to kill, it
+   * killed `mm` itself, `mm` was killed before, or (v1, oom_kill_disable) `mm` now stalls.
+   * Throws E_BAD_CHARGE_KIND, E_UNALIGNED or E_NOT_INTEGER for bad arguments.
+   */
+  charge(mm: MmId, kind: ChargeKind, bytes: number): boolean {
+    const k = kindIndex(kind);
+    this.checkBytes(bytes);
+    this.checkMm(mm);
+    if (this.dead.has(mm)) return false;
+    if (bytes === 0) return true;
+    const task = this.tasks.get(mm) ?? this.newTask(mm, this.root);
+    if (this.reclaimDepth > 0) {
+      // Charges from inside reclaim or an OOM kill are forced past the limit (PF_MEMALLOC).
+      this.commit(task, k, bytes);
+      return true;
+    }
+    let retries = this.policy.maxReclaimRetries;
+    for (;;) {
+      const over = this.tryCharge(task.cg, bytes);
+      if (over === null) {
+        this.commit(task, k, bytes);
+        this.stalled.delete(mm);
+        if (this.version === 'v2') this.checkHigh(task, bytes);
+        return true;
+      }
+      this.memoryEvent(over, MEMCG_MAX);
+      const reclaimed = this.tryToFreeMemCgroupPages(over, bytes);
+      if (this.margin(over) >= bytes) continue;
+      // Reclaim progress on small charges earns a free retry (nr_reclaimed && nr_pages <= 8).
+      if (reclaimed > 0 && bytes <= 8 * PAGE_SIZE) continue;
+      if (retries-- > 0) continue;
+      // mem_cgroup_oom()
+      this.memoryEvent(over, MEMCG_OOM);
+      if (this.version === 'v1' && over.oomKillDisable) {
+        // memcg1_oom_prepare(): the faulting task returns VM_FAULT_OOM and sleeps in
+        // mem_cgroup_oom_synchronize() until an uncharge or a limit change wakes it.
+        if (!this.stalled.has(mm)) {
+          const time_ns = this.now();
+          this.stalled.set(mm, { mm, cgroup: over.path, since_ns: time_ns });
+          this.events.push({ type: 'oom_stall', time_ns, cgroup: over.path, mm });
+        }
+        return false;
+      }
+      const victim = this.outOfMemory(over, mm);
+      if (victim === null || victim === mm) return false;
+      retries = this.policy.maxReclaimRetries;
+    }
+  }
+
+  /**
+   * Returns a charge (the memory was freed). Throws E_UNCHARGE_UNDERFLOW if `mm` has not that
+   * much of `kind` charged. Uncharges of a task already killed and released are ignored.
+   */
+  uncharge(mm: MmId, kind: ChargeKind, bytes: number): void {
+    const k = kindIndex(kind);
+    this.checkBytes(bytes);
+    const task = this.tasks.get(mm);
+    if (!task) {
+      if (this.dead.has(mm)) return;
+      if (bytes === 0) return;
+      fail(MemcgErrorCode.Underflow, `mm ${show(mm)} has nothing charged; cannot uncharge ${bytes} bytes of ${kind}`, { mm, kind, bytes });
+    }
+    if (task.charged[k]! < bytes) {
+      fail(MemcgErrorCode.Underflow, `mm ${show(mm)} has ${task.charged[k]} bytes of ${kind} charged; cannot uncharge ${bytes}`, { mm, kind, bytes });
+    }
+    if (bytes === 0) return;
+    task.charged[k]! -= bytes;
+    this.unaccount(task.cg, k, bytes);
+    // memcg1_oom_recover(): an uncharge wakes tasks stalled in this cgroup or above.
+    if (this.stalled.size > 0) this.wakeStalled(task.cg, true);
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /**
+   * Reads a cgroup file as the kernel prints it (with the trailing newline), e.g.
+   * `read('/job', 'memory.stat')`. Throws E_NO_CGROUP, or E_UNKNOWN_KEY for a file this
+   * version does not have.
+   */
+  read(path: string, file: string): string {
+    const cg = this.get(path);
+    this.checkFile(file, this.version === 'v2' ? V2_FILES : V1_FILES);
+    if (this.version === 'v2') {
+      switch (file) {
+        case 'memory.current':
+          return `${cg.usage}\n`;
+        case 'memory.min':
+          return `${formatLimitV2(cg.min)}\n`;
+        case 'memory.low':
+          return `${formatLimitV2(cg.low)}\n`;
+        case 'memory.high':
+          return `${formatLimitV2(cg.high)}\n`;
+        case 'memory.max':
+          return `${formatLimitV2(cg.max)}\n`;
+        case 'memory.peak':
+          return `${cg.watermark}\n`;
+        case 'memory.events':
+          return renderMemoryEvents(cg.events);
+        case 'memory.events.local':
+          return renderMemoryEvents(cg.eventsLocal);
+        default:
+          return renderMemoryStatV2(cg);
+      }
+    }
+    switch (file) {
+      case 'memory.usage_in_bytes':
+        return `${cg.usage}\n`;
+      case 'memory.max_usage_in_bytes':
+        return `${cg.watermark}\n`;
+      case 'memory.limit_in_bytes':
+        return `${formatLimitV1(cg.max)}\n`;
+      case 'memory.failcnt':
+        return `${cg.failcnt}\n`;
+      case 'memory.kmem.usage_in_bytes':
+        return `${cg.kmem}\n`;
+      case 'memory.kmem.max_usage_in_bytes':
+        return `${cg.kmemWatermark}\n`;
+      case 'memory.kmem.limit_in_bytes':
+        return `${formatLimitV1(Infinity)}\n`;
+      case 'memory.kmem.failcnt':
+        return '0\n';
+      case 'memory.oom_control':
+        return `oom_kill_disable ${cg.oomKillDisable ? 1 : 0}\nunder_oom ${this.underOom(cg) ? 1 : 0}\noom_kill ${cg.events[MEMCG_OOM_KILL]}\n`;
+      case 'memory.use_hierarchy':
+        return '1\n';
+      default:
+        return renderMemoryStatV1(cg);
+    }
+  }
+
+  /**
+   * Writes a cgroup file as `echo text > file` does, with the kernel's syntax ("64M", "max"
+   * on v2, "-1" on v1). v2 `memory.max` below usage reclaims and then OOM-kills until usage
+   * fits (memory_max_write); v1 `memory.limit_in_bytes` below usage reclaims and otherwise
+   * fails with E_BUSY, limit unchanged (mem_cgroup_resize_max). Throws E_UNKNOWN_KEY,
+   * E_READ_ONLY, E_BAD_LIMIT, E_ROOT_LIMIT.
+   */
+  write(path: string, file: string, text: string): void {
+    const cg = this.get(path);
+    const writable: readonly string[] = this.version === 'v2' ? V2_WRITABLE : V1_WRITABLE;
+    if (!writable.includes(file)) {
+      this.checkFile(file, this.version === 'v2' ? V2_FILES : V1_FILES);
+      fail(MemcgErrorCode.ReadOnly, `${file} is read-only`, { path, file });
+    }
+    if (cg.isRoot) fail(MemcgErrorCode.RootLimit, `cannot write ${file} of the root cgroup`, { path, file });
+    let value: number | boolean;
+    if (file === 'memory.oom_control') value = parseOomControl(text);
+    else if (file === 'memory.max_usage_in_bytes' || file === 'memory.failcnt') value = 0;
+    else value = parseLimitText(text, this.version, file);
+    this.applySetting(cg, file, value);
+  }
+
+  /**
+   * The cgroup's numbers under the metric names of metrics.md. v2: memory.current, memory.max,
+   * memory.high, memory.low, memory.min, memory.peak, memory.stat.{anon,file,kernel,pagetables,
+   * sec_pagetables}, memory.events.{low,high,max,oom,oom_kill}, memcg.throttled_ns. v1:
+   * memory.usage_in_bytes, memory.max_usage_in_bytes, memory.limit_in_bytes, memory.failcnt,
+   * memory.kmem.usage_in_bytes, the same memory.stat.* keys, memory.oom_control.under_oom and
+   * memory.oom_control.oom_kill. Limits without a value are `Infinity`.
+   */
+  metrics(path: string): MetricSnapshot {
+    const cg = this.get(path);
+    const s = cg.stat;
+    const stat = {
+      'memory.stat.anon': s[KIND_ANON]!,
+      'memory.stat.file': s[KIND_FILE]!,
+      'memory.stat.kernel': kernelBytes(s),
+      'memory.stat.pagetables': s[KIND_PAGETABLES]!,
+      'memory.stat.sec_pagetables': s[KIND_SEC_PAGETABLES]!,
+    };
+    if (this.version === 'v2') {
+      const out: MetricSnapshot = {
+        'memory.current': cg.usage,
+        'memory.max': cg.max,
+        'memory.high': cg.high,
+        'memory.low': cg.low,
+        'memory.min': cg.min,
+        'memory.peak': cg.watermark,
+        ...stat,
+      };
+      for (const i of [0, 1, 2, 3, 4]) out[`memory.events.${MEMORY_EVENT_NAMES[i]}`] = cg.events[i]!;
+      out['memcg.throttled_ns'] = cg.throttledNs;
+      return out;
+    }
+    return {
+      'memory.usage_in_bytes': cg.usage,
+      'memory.max_usage_in_bytes': cg.watermark,
+      'memory.limit_in_bytes': cg.max,
+      'memory.failcnt': cg.failcnt,
+      'memory.kmem.usage_in_bytes': cg.kmem,
+      ...stat,
+      'memory.oom_control.under_oom': this.underOom(cg) ? 1 : 0,
+      'memory.oom_control.oom_kill': cg.events[MEMCG_OOM_KILL]!,
+    };
+  }
+
+  /** {@link MemcgTree.metrics} of every cgroup, by path (the report's `"cgroups"` object). */
+  snapshot(): Record<string, MetricSnapshot> {
+    const out: Record<string, MetricSnapshot> = {};
+    for (const c of this.root.preorder()) out[c.path] = this.metrics(c.path);
+    return out;
+  }
+
+  /** Tasks stalled under v1 oom_kill_disable, in stall order. */
+  stalls(): OomStall[] {
+    return [...this.stalled.values()];
+  }
+
+  /** True if `mm` is stalled under v1 oom_kill_disable. */
+  isStalled(mm: MmId): boolean {
+    return this.stalled.has(mm);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private get(path: string): MemCgroup {
+    return this.byPath.get(path) ?? fail(MemcgErrorCode.NoCgroup, `no cgroup at ${show(path)}; existing: ${[...this.byPath.keys()].join(', ')}`, { path });
+  }
+
+  private checkPath(path: string): void {
+    if (typeof path !== 'string' || !PATH_RE.test(path) || path.split('/').some((p) => p === '.' || p === '..')) {
+      fail(MemcgErrorCode.BadPath, `bad cgroup path ${show(path)}: expected "/" or "/name/..." without empty, "." or ".." parts or whitespace`, { path });
+    }
+  }
+
+  private checkFile(file: string, files: readonly string[]): void {
+    if (!files.includes(file)) {
+      const other = this.version === 'v2' ? V1_FILES : V2_FILES;
+      const hint = (other as readonly string[]).includes(file) ? ` (a cgroup ${this.version === 'v2' ? 'v1' : 'v2'} file)` : '';
+      fail(CoreErrorCode.UnknownKey, `unknown ${this.version} file ${show(file)}${hint}; expected one of ${files.join(', ')}`, { key: file });
+    }
+  }
+
+  private checkBytes(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) fail(CoreErrorCode.NotAnInteger, `charge size must be a non-negative integer number of bytes, got ${show(bytes)}`, { value: bytes });
+    if (bytes % PAGE_SIZE !== 0) fail(CoreErrorCode.Unaligned, `charge size ${show(bytes)} is not a whole number of 4 KiB pages`, { value: bytes });
+  }
+
+  private checkMm(mm: MmId): void {
+    if (!Number.isSafeInteger(mm) || mm < 0) fail(CoreErrorCode.NotAnInteger, `mm id must be a non-negative integer, got ${show(mm)}`, { value: mm });
+  }
+
+  private newTask(mm: MmId, cg: MemCgroup): TaskState {
+    const task: TaskState = { mm, cg, charged: new Float64Array(NR_CHARGE_KINDS), pagesOverHigh: 0 };
+    this.tasks.set(mm, task);
+    cg.mms.add(mm);
+    return task;
+  }
+
+  /** Validates one setting from {@link CgroupOptions.limits}; returns the parsed value. */
+  private parseSetting(file: string, value: LimitInput | boolean): number | boolean {
+    const writable: readonly string[] = this.version === 'v2' ? V2_WRITABLE : V1_WRITABLE;
+    if (!writable.includes(file) || file === 'memory.max_usage_in_bytes' || file === 'memory.failcnt') {
+      fail(CoreErrorCode.UnknownKey, `unknown ${this.version} limit ${show(file)}; expected one of ${writable.filter((f) => f !== 'memory.max_usage_in_bytes' && f !== 'memory.failcnt').join(', ')}`, { key: file });
+    }
+    if (file === 'memory.oom_control') {
+      if (typeof value === 'boolean') return value;
+      return parseOomControl(String(value));
+    }
+    if (typeof value === 'boolean') return fail(MemcgErrorCode.BadLimit, `${file} ${show(value)} is not a limit`, { value });
+    return parseLimit(value, this.version, file);
+  }
+
+  /** Applies a validated setting, with the kernel's side effects (reclaim, OOM, EBUSY). */
+  private applySetting(cg: MemCgroup, file: string, value: number | boolean): void {
+    switch (file) {
+      case 'memory.max': {
+        // memory_max_write(): set first, then reclaim, then OOM-kill until usage fits.
+        cg.max = value as number;
+        let reclaims = this.policy.maxReclaimRetries;
+        while (cg.usage > cg.max) {
+          if (reclaims > 0) {
+            if (this.tryToFreeMemCgroupPages(cg, cg.usage - cg.max) === 0) reclaims--;
+            continue;
+          }
+          this.memoryEvent(cg, MEMCG_OOM);
+          if (this.outOfMemory(cg, null) === null) break;
+        }
+        return;
+      }
+      case 'memory.high': {
+        // memory_high_write(): set, then reclaim down to it; never kills.
+        cg.high = value as number;
+        let retries = this.policy.maxReclaimRetries;
+        while (cg.usage > cg.high) {
+          if (this.tryToFreeMemCgroupPages(cg, cg.usage - cg.high) === 0 && retries-- === 0) break;
+        }
+        return;
+      }
+      case 'memory.low':
+        cg.low = value as number;
+        return;
+      case 'memory.min':
+        cg.min = value as number;
+        return;
+      case 'memory.limit_in_bytes': {
+        // mem_cgroup_resize_max(): reclaim a page at a time; EBUSY when reclaim stops helping.
+        const max = value as number;
+        while (cg.usage > max) {
+          if (this.tryToFreeMemCgroupPages(cg, PAGE_SIZE) === 0) {
+            fail(MemcgErrorCode.Busy, `cannot set ${cg.path} memory.limit_in_bytes to ${max}: usage is ${cg.usage} bytes and reclaim frees nothing (EBUSY)`, { path: cg.path, value: max, usage: cg.usage });
+          }
+        }
+        const enlarge = max > cg.max;
+        cg.max = max;
+        if (enlarge) this.wakeStalled(cg, false);
+        return;
+      }
+      case 'memory.kmem.limit_in_bytes':
+        // Since the v1 kmem limit was deprecated the write is accepted and has no effect.
+        return;
+      case 'memory.oom_control':
+        cg.oomKillDisable = value as boolean;
+        if (!cg.oomKillDisable) this.wakeStalled(cg, false);
+        return;
+      case 'memory.max_usage_in_bytes':
+        cg.watermark = cg.usage;
+        cg.kmemWatermark = cg.kmem;
+        return;
+      case 'memory.failcnt':
+        cg.failcnt = 0;
+        return;
+    }
+  }
+
+  /** page_counter_try_charge(): the lowest cgroup whose limit the charge would pass, or null. */
+  private tryCharge(cg: MemCgroup, bytes: number): MemCgroup | null {
+    for (let c: MemCgroup | null = cg; c; c = c.parent) {
+      if (c.usage + bytes > c.max) {
+        c.failcnt++;
+        return c;
+      }
+    }
+    return null;
+  }
+
+  private commit(task: TaskState, k: number, bytes: number): void {
+    task.charged[k]! += bytes;
+    this.account(task.cg, k, bytes);
+  }
+
+  private account(cg: MemCgroup, k: number, bytes: number): void {
+    cg.localStat[k]! += bytes;
+    const kmem = isKmemKind(k);
+    for (let c: MemCgroup | null = cg; c; c = c.parent) {
+      c.usage += bytes;
+      c.stat[k]! += bytes;
+      if (c.usage > c.watermark) c.watermark = c.usage;
+      if (kmem) {
+        c.kmem += bytes;
+        if (c.kmem > c.kmemWatermark) c.kmemWatermark = c.kmem;
+      }
+    }
+  }
+
+  private unaccount(cg: MemCgroup, k: number, bytes: number): void {
+    cg.localStat[k]! -= bytes;
+    const kmem = isKmemKind(k);
+    for (let c: MemCgroup | null = cg; c; c = c.parent) {
+      c.usage -= bytes;
+      c.stat[k]! -= bytes;
+      if (kmem) c.kmem -= bytes;
+    }
+  }
+
+  /** mem_cgroup_margin(). */
+  private margin(cg: MemCgroup): number {
+    return cg.max > cg.usage ? cg.max - cg.usage : 0;
+  }
+
+  /** memcg_memory_event(): local counter, and on v2 the hierarchical one up to below the root. */
+  private memoryEvent(cg: MemCgroup, event: number): void {
+    cg.eventsLocal[event]!++;
+    for (let c: MemCgroup | null = cg; c; c = c.parent) {
+      c.events[event]!++;
+      if (this.version === 'v1' || !c.parent || c.parent.isRoot) break;
+    }
+  }
+
+  private now(): number {
+    return this.clock?.now ?? 0;
+  }
+
+  /**
+   * try_to_free_mem_cgroup_pages() over `target`'s subtree, honouring memory.min and
+   * memory.low as shrink_node_memcgs() does: cgroups at or below their effective min are
+   * skipped; those at or below their effective low are skipped on the first pass and
+   * reclaimed (counting a `low` event) only if that pass freed nothing. The reclaimer is asked
+   * per cgroup for the bytes still wanted. Returns the drop of `target`'s usage.
+   */
+  private tryToFreeMemCgroupPages(target: MemCgroup, bytes: number): number {
+    const reclaimer = this.reclaimer;
+    if (!reclaimer || bytes <= 0) return 0;
+    const before = target.usage;
+    this.reclaimDepth++;
+    try {
+      let lowSkipped = false;
+      for (const lowReclaim of [false, true]) {
+        if (lowReclaim && (!lowSkipped || before - target.usage > 0)) break;
+        for (const c of [...target.preorder()]) {
+          const wanted = bytes - (before - target.usage);
+          if (wanted <= 0) break;
+          if (c !== target && this.effectiveProtection(c, target, 'min') >= c.usage) continue;
+          if (c !== target && this.effectiveProtection(c, target, 'low') >= c.usage) {
+            if (!lowReclaim) {
+              lowSkipped = true;
+              continue;
+            }
+            this.memoryEvent(c, MEMCG_LOW);
+          }
+          reclaimer.reclaim(c.path, wanted);
+        }
+      }
+    } finally {
+      this.reclaimDepth--;
+    }
+    return Math.max(0, before - target.usage);
+  }
+
+  /**
+   * Effective memory.min / memory.low of `c` in a reclaim of `target` (a simplified
+   * effective_protection(): children of the reclaim root get their own setting, deeper
+   * cgroups at most their parent's effective value; the proportional sharing of an
+   * overcommitted parent's protection is not modelled).
+   */
+  private effectiveProtection(c: MemCgroup, target: MemCgroup, which: 'min' | 'low'): number {
+    if (c === target || c.isRoot) return 0;
+    if (c.parent === target) return c[which];
+    return Math.min(c[which], this.effectiveProtection(c.parent!, target, which));
+  }
+
+  /**
+   * out_of_memory() for a memcg OOM: select_bad_process() over the tasks of `over`'s subtree
+   * (mem_cgroup_scan_tasks, parents first, attach order; a later task wins a tie, as
+   * oom_evaluate_task() only skips lower scores), then oom_kill_process(). Returns the victim,
+   * or null when there is none.
+   */
+  private outOfMemory(over: MemCgroup, trigger: MmId | null): MmId | null {
+    const host = this.oomHost;
+    const totalpages = over.max === Infinity ? 1 : Math.max(1, Math.floor(over.max / PAGE_SIZE));
+    let chosen: MmId | null = null;
+    let chosenPoints = -Infinity;
+    let chosenStats: OomTaskStats | null = null;
+    let chosenCg: MemCgroup | null = null;
+    if (host) {
+      for (const c of over.preorder()) {
+        for (const mm of c.mms) {
+          if (this.dead.has(mm)) continue;
+          const stats = host.oomStats(mm);
+          if (!stats) continue;
+          const points = oomBadness(stats, totalpages);
+          if (points === null || points < chosenPoints) continue;
+          chosen = mm;
+          chosenPoints = points;
+          chosenStats = stats;
+          chosenCg = c;
+        }
+      }
+    }
+    const time_ns = this.now();
+    if (chosen === null || !chosenStats || !chosenCg || !host) {
+      this.events.push({ type: 'oom_no_victim', time_ns, cgroup: over.path, trigger_mm: trigger });
+      return null;
+    }
+    this.events.push({
+      type: 'oom_kill',
+      time_ns,
+      cgroup: over.path,
+      task_memcg: chosenCg.path,
+      mm: chosen,
+      trigger_mm: trigger,
+      rss_pages: chosenStats.rssPages,
+      VmRSS: chosenStats.rssPages * 4,
+      pgtables_bytes: chosenStats.pgtablesBytes,
+      VmPTE: Math.floor(chosenStats.pgtablesBytes / 1024),
+      swapents: chosenStats.swapents,
+      oom_score_adj: chosenStats.oomScoreAdj,
+      points: chosenPoints,
+      totalpages,
+    });
+    // __oom_kill_process(): memcg_memory_event_mm(victim->mm, MEMCG_OOM_KILL).
+    this.memoryEvent(chosenCg, MEMCG_OOM_KILL);
+    this.dead.add(chosen);
+    this.stalled.delete(chosen);
+    this.reclaimDepth++;
+    try {
+      host.oomKill(chosen);
+    } finally {
+      this.reclaimDepth--;
+    }
+    this.release(chosen);
+    return chosen;
+  }
+
+  /** Uncharges everything `mm` still holds and detaches it. */
+  private release(mm: MmId): void {
+    const task = this.tasks.get(mm);
+    if (!task) return;
+    for (let k = 0; k < NR_CHARGE_KINDS; k++) {
+      const b = task.charged[k]!;
+      if (b > 0) {
+        task.charged[k] = 0;
+        this.unaccount(task.cg, k, b);
+      }
+    }
+    task.cg.mms.delete(mm);
+    this.tasks.delete(mm);
+    this.stalled.delete(mm);
+    if (this.stalled.size > 0) this.wakeStalled(task.cg, true);
+  }
+
+  /** v1 under_oom: a task is stalled in this cgroup. */
+  private underOom(cg: MemCgroup): boolean {
+    for (const s of this.stalled.values()) if (s.cgroup === cg.path) return true;
+    return false;
+  }
+
+  /**
+   * memcg1_oom_recover(): wakes tasks stalled under `cg` (upward: under `cg` or an ancestor,
+   * as an uncharge there makes room; downward: in `cg`'s subtree, after a limit change).
+   * A woken task retries its fault; until then it is no longer reported as stalled.
+   */
+  private wakeStalled(cg: MemCgroup, upward: boolean): void {
+    for (const [mm, s] of this.stalled) {
+      const at = this.byPath.get(s.cgroup);
+      if (!at) continue;
+      if (upward ? cg.isDescendantOf(at) : at.isDescendantOf(cg)) this.stalled.delete(mm);
+    }
+  }
+
+  /**
+   * After a successful v2 charge: if the cgroup or an ancestor is above memory.high, the task
+   * owes over-high work (memcg_nr_pages_over_high); once a charge batch is owed it reclaims
+   * and, if that does not help, sleeps (mem_cgroup_handle_over_high).
+   */
+  private checkHigh(task: TaskState, bytes: number): void {
+    for (let c: MemCgroup | null = task.cg; c; c = c.parent) {
+      if (c.usage > c.high) {
+        task.pagesOverHigh += bytes / PAGE_SIZE;
+        break;
+      }
+    }
+    if (task.pagesOverHigh >= this.policy.chargeBatchPages) this.handleOverHigh(task);
+  }
+
+  private handleOverHigh(task: TaskState): void {
+    const nrPages = task.pagesOverHigh;
+    task.pagesOverHigh = 0;
+    const hz = this.policy.hz;
+    let retries = this.policy.maxReclaimRetries;
+    let inRetry = false;
+    for (let progressGuard = 0; ; ) {
+      const reclaimed = this.reclaimHigh(task.cg, inRetry ? SWAP_CLUSTER_MAX : nrPages);
+      let maxOverage = 0n;
+      for (let c: MemCgroup | null = task.cg; c && !c.isRoot; c = c.parent) {
+        const o = c.high === Infinity ? 0n : calculateOverage(Math.ceil(c.usage / PAGE_SIZE), Math.floor(c.high / PAGE_SIZE));
+        if (o > maxOverage) maxOverage = o;
+      }
+      const penalty = Math.min(this.policy.highDelay(maxOverage, nrPages, hz), 2 * hz);
+      if (!(penalty > Math.floor(hz / 100))) return;
+      if ((reclaimed > 0 && progressGuard++ < 1000) || retries-- > 0) {
+        inRetry = true;
+        continue;
+      }
+      const ns = Math.round((penalty * 1e9) / hz);
+      this.clock?.advance(ns);
+      for (let c: MemCgroup | null = task.cg; c; c = c.parent) c.throttledNs += ns;
+      return;
+    }
+  }
+
+  /** reclaim_high(): a `high` event and reclaim at every level above its memory.high. */
+  private reclaimHigh(cg: MemCgroup, nrPages: number): number {
+    let reclaimed = 0;
+    for (let c: MemCgroup | null = cg; c && !c.isRoot; c = c.parent) {
+      if (c.usage <= c.high) continue;
+      this.memoryEvent(c, MEMCG_HIGH);
+      reclaimed += this.tryToFreeMemCgroupPages(c, nrPages * PAGE_SIZE);
+    }
+    return reclaimed;
+  }
+}
+
+/** memory.oom_control accepts 0 or 1 (memcg1_oom_control_write: EINVAL otherwise). */
+function parseOomControl(text: string): boolean {
+  const t = String(text).trim();
+  if (t !== '0' && t !== '1') fail(MemcgErrorCode.BadLimit, `memory.oom_control ${show(text)} must be 0 or 1`, { value: text });
+  return t === '1';
+}
+
