@@ -153,6 +153,24 @@ export class PteRef {
     return Array.from(s.members.subarray(0, s.memberCount));
   }
 
+  /**
+   * Calls `fn` with each empty or zero-only TableId of `mm` and its base VPN, without
+   * allocating. `fn` may free the table it is given (the set is walked from its end, so the
+   * swap-remove of the current member does not skip any); return false to stop.
+   * Returns the number of tables visited.
+   */
+  forEachReclaimableTable(mm: MmId, fn: (table: TableId, baseVpn: Vpn) => boolean | void): number {
+    const s = this.state(mm);
+    let visited = 0;
+    for (let k = s.memberCount - 1; k >= 0; k--) {
+      if (k >= s.memberCount) continue;
+      const t = s.members[k]!;
+      visited++;
+      if (fn(t, s.baseVpn[t]!) === false) break;
+    }
+    return visited;
+  }
+
   /** Sum of reclaimable_pt_bytes over every known address space. */
   totalReclaimablePtBytes(): number {
     let sum = 0;

@@ -44,6 +44,29 @@ describe('reclaimable_pt_bytes', () => {
   });
 });
 
+describe('forEachReclaimableTable', () => {
+  it('visits every candidate with its base VPN and lets the callback free it', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const obs = ref.observerFor(1);
+    populate(obs, 0, 6, 3); // tables 0-5 empty (base = (id + 1) * 512), 6-8 busy
+    const seen: [number, number][] = [];
+    const n = ref.forEachReclaimableTable(1, (t, base) => {
+      seen.push([t, base]);
+      obs.tableFree(t, 1);
+    });
+    expect(n).toBe(6);
+    expect(seen.sort((a, b) => a[0] - b[0])).toEqual([0, 1, 2, 3, 4, 5].map((t) => [t, (t + 1) * 512]));
+    expect(ref.reclaimablePtBytes(1)).toBe(0);
+    expect(ref.pteTableCount(1)).toBe(3);
+  });
+
+  it('stops when the callback returns false', () => {
+    const ref = new PteRef(ZERO_PFN);
+    populate(ref.observerFor(1), 0, 4, 0);
+    expect(ref.forEachReclaimableTable(1, () => false)).toBe(1);
+  });
+});
+
 describe('the ordered index of address spaces', () => {
   it('orders by reclaimable bytes descending, ties by the smaller MmId, and skips mms with none', () => {
     const ref = new PteRef(ZERO_PFN);
