@@ -25,7 +25,7 @@ export interface ObserverOptions {
  * Qi Zheng's 2022 pte_refcount accounting ("[RFC PATCH 0/7] Try to free empty and zero user
  * PTE page table pages"), one instance per machine.
  *
- * Each address space gets an {@link EntryObserver} ({@link PteRef.observerFor}) to hand to
+ * Each address space gets an `EntryObserver` ({@link PteRef.observerFor}) to hand to
  * its page table. The observer keeps, per PTE table, the RFC's packed word (bits 0-9 mapped
  * entries, bits 10-19 zero-page entries), the mm's reclaimable_pt_bytes (4 KiB per empty or
  * zero-only PTE table) and a set of those tables; the machine keeps the proposed ordered

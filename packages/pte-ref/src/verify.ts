@@ -12,7 +12,7 @@ export interface PteTableRecount {
   zero: number;
 }
 
-/** The part of a {@link PageTable} a recount needs. */
+/** The part of a `PageTable` a recount needs. */
 export type RecountSource = Pick<PageTable, 'levels' | 'walk'>;
 
 /** First VPN above the lower (user) canonical half: 2^35 with 4 levels, 2^44 with 5. */

@@ -138,6 +138,19 @@ describe('with @kmodel/pgtable: counters equal a recount after every operation',
     });
   }
 
+  it('verify covers the whole user half of a 5-level (LA57) page table', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const pt = createPageTable({ levels: 5, tables: new Tables(), observer: ref.observerFor(5) });
+    const high = 2 ** 44 - 512; // the last PTE table of the 57-bit user half
+    pt.allocTable(high, 1);
+    pt.setEntry(high + 3, 1, ZERO_PFN, ZERO);
+    pt.setEntry(high + 4, 1, 0x777, ANON);
+    const t = pt.tableAt(high, 1);
+    expect([ref.mappedCount(5, t), ref.zeroCount(5, t)]).toEqual([2, 1]);
+    expect(ref.verify(5, pt)).toEqual([]);
+    expect(ref.tableBaseVpn(5, t)).toBe(high);
+  });
+
   it('a read-only sweep of 8 MiB through the real page table leaves 4 zero-only tables (16 KiB reclaimable)', () => {
     const ref = new PteRef(ZERO_PFN);
     const pt = createPageTable({ levels: 4, tables: new Tables(), observer: ref.observerFor(1) });
