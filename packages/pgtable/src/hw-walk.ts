@@ -1,0 +1,242 @@
+/**
+ * The hardware page walk (Intel SDM Vol. 3A §4.5 "4-level and 5-level paging", §4.6 "Access
+ * rights", §4.7 "Page-fault exceptions", §4.8 "Accessed and dirty flags").
+ *
+ * {@link hardwareWalk} is the hot form (vpn in, a reused {@link WalkResult} out, no
+ * allocation); {@link translate} is the API edge for byte addresses (bigint, up to 64 bits).
+ */
+import { fail, show } from '@kmodel/core';
+import { ENTRY_A, ENTRY_D, ENTRY_G, ENTRY_P, ENTRY_PSE, ENTRY_RW, ENTRY_US, leafPfn, tableIndex } from './entry.js';
+import { PgtableErrorCode as E } from './errors.js';
+import type { X86PageTable } from './page-table.js';
+
+/**
+ * Page-fault error-code bits (arch/x86/include/asm/trap_pf.h `X86_PF_*`, SDM §4.7).
+ * The access bits of {@link hardwareWalk} use the same positions.
+ */
+export const PF_PROT = 1 << 0;
+export const PF_WRITE = 1 << 1;
+export const PF_USER = 1 << 2;
+export const PF_RSVD = 1 << 3;
+export const PF_INSTR = 1 << 4;
+export const PF_PK = 1 << 5;
+
+/** Access kinds, OR-ed together: a supervisor read is 0. */
+export const ACCESS_READ = 0;
+export const ACCESS_WRITE = PF_WRITE;
+/** The access is made at CPL 3. */
+export const ACCESS_USER = PF_USER;
+export const ACCESS_FETCH = PF_INSTR;
+
+/** Effective-rights bits of a translation (what a TLB entry caches). */
+export const RIGHT_W = 1 << 1;
+export const RIGHT_U = 1 << 2;
+export const RIGHT_NX = 1 << 3;
+export const RIGHT_G = 1 << 8;
+export const RIGHT_D = 1 << 6;
+/** Protection key of the leaf, in bits 12..15 of the rights. */
+export const RIGHT_PKEY_SHIFT = 12;
+
+/**
+ * The control-register state a walk depends on. Defaults are Linux's on a current x86-64 CPU:
+ * CR0.WP, CR4.SMEP, CR4.SMAP and EFER.NXE on, protection keys enabled with PKRU = 0x55555554
+ * (Linux's init_pkru_value: every key but 0 access-disabled).
+ */
+export interface PagingMode {
+  /** CR0.WP: supervisor writes honour R/W. */
+  wp: boolean;
+  /** CR4.SMEP: supervisor instruction fetches from user pages fault. */
+  smep: boolean;
+  /** CR4.SMAP: supervisor data accesses to user pages fault unless EFLAGS.AC. */
+  smap: boolean;
+  /** EFLAGS.AC (stac / clac). */
+  ac: boolean;
+  /** IA32_EFER.NXE: bit 63 is XD; when clear, bit 63 is reserved. */
+  nxe: boolean;
+  /** CR4.PKE: protection keys for user pages. */
+  pke: boolean;
+  /** PKRU: AD bit 2k and WD bit 2k+1 for key k. */
+  pkru: number;
+  /** MAXPHYADDR (36..52): entry address bits at or above it are reserved. */
+  maxPhysAddr: number;
+}
+
+/** Linux's defaults (see {@link PagingMode}). */
+export const DEFAULT_PAGING_MODE: Readonly<PagingMode> = Object.freeze({
+  wp: true,
+  smep: true,
+  smap: true,
+  ac: false,
+  nxe: true,
+  pke: true,
+  pkru: 0x55555554,
+  maxPhysAddr: 52,
+});
+
+/** The outcome of one walk. {@link hardwareWalk} reuses one instance. */
+export class WalkResult {
+  /** True when the access is allowed; false for a page fault. */
+  ok = false;
+  /** Page-fault error code (PF_* bits) when `ok` is false; 0 otherwise. */
+  errorCode = 0;
+  /** Level of the leaf (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), or of the entry that faulted. */
+  level = 0;
+  /** Frame of the 4 KiB page that holds the address (leaf PFN + offset inside a huge leaf); -1 on a non-present fault. */
+  pfn = -1;
+  /** First PFN of the leaf. */
+  leafPfn = -1;
+  /** Effective rights (RIGHT_* bits, protection key in bits 12..15), as a TLB would cache them. */
+  rights = 0;
+  /** Paging-structure entries read (4 for a 4 KiB page with 4-level paging, 5 with 5-level). */
+  memRefs = 0;
+  /** Accessed / dirty flags the walk set (locked writes to entries). */
+  adWrites = 0;
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * Walks `pt` for `vpn` as the MMU does on a TLB miss. `access` is ACCESS_* bits; `mode` the
+ * control registers. Sets A in every entry the walk uses and D in the leaf on a write (only
+ * when the access is allowed: a faulting access sets A in the entries above the leaf, which it
+ * used, but not in the leaf). The observer hears nothing: A / D updates are the hardware's, not
+ * set_pte_at. `setAD = false` makes a side-effect-free walk (the TLB's shadow check).
+ *
+ * `vpn` must be canonical (the caller checks; the byte-address form {@link translate} does).
+ */
+export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode: Readonly<PagingMode>, out: WalkResult, setAD = true): WalkResult {
+  const slab = pt.slab;
+  const lo32 = vpn >>> 0;
+  const hi32 = (vpn - lo32) / TWO32;
+  const fetchBit = access & PF_INSTR && (mode.nxe || mode.smep) ? PF_INSTR : 0;
+  const accBits = (access & (PF_WRITE | PF_USER)) | fetchBit;
+  // Entry bits at or above MAXPHYADDR are reserved: in the high half, bits (maxPhysAddr - 32) .. 51 - 32.
+  const rsvdHi = mode.maxPhysAddr >= 52 ? 0 : (0xfffff & ~((1 << (mode.maxPhysAddr - 32)) - 1)) >>> 0;
+  let t = pt.top;
+  let refs = 0;
+  let ad = 0;
+  let rw = ENTRY_RW;
+  let us = ENTRY_US;
+  let nx = 0;
+  out.ok = false;
+  out.pfn = -1;
+  out.leafPfn = -1;
+  out.rights = 0;
+  for (let l: number = pt.levels; l >= 1; l--) {
+    const i = tableIndex(lo32, hi32, l);
+    const p = slab.pos(t, i);
+    refs++;
+    const lo = p < 0 ? 0 : slab.read(p);
+    const hi = p < 0 ? 0 : slab.read(p + 1);
+    out.level = l;
+    if (!(lo & ENTRY_P)) {
+      out.errorCode = accBits;
+      break;
+    }
+    // Reserved bits (SDM §4.5.4 tables 4-15..4-20): PS in a PML5E / PML4E, XD without NXE,
+    // address bits at or above MAXPHYADDR.
+    if ((l >= 4 && lo & ENTRY_PSE) || (hi >>> 31 && !mode.nxe) || hi & rsvdHi) {
+      out.errorCode = PF_PROT | PF_RSVD | accBits;
+      break;
+    }
+    rw &= lo;
+    us &= lo;
+    if (hi >>> 31) nx = 1;
+    const leaf = l === 1 || (lo & ENTRY_PSE) !== 0;
+    if (!leaf) {
+      if (setAD && !(lo & ENTRY_A)) {
+        slab.write(p, (lo | ENTRY_A) >>> 0);
+        ad++;
+      }
+      t = slab.read(slab.childPos(t, i, p));
+      continue;
+    }
+    // Access rights (SDM §4.6.1) on the combined U/S, R/W and XD of every level.
+    const pkey = (hi >>> 27) & 0xf;
+    const user = (access & PF_USER) !== 0;
+    const write = (access & PF_WRITE) !== 0;
+    const fetch = (access & PF_INSTR) !== 0;
+    let fault = 0;
+    if (user) {
+      if (!us) fault = PF_PROT;
+      else if (fetch) {
+        if (nx && mode.nxe) fault = PF_PROT;
+      } else {
+        if (write && !rw) fault = PF_PROT;
+        else if (mode.pke) {
+          const ad2 = (mode.pkru >>> (2 * pkey)) & 3;
+          if (ad2 & 1 || (write && ad2 & 2)) fault = PF_PROT | PF_PK;
+        }
+      }
+    } else if (fetch) {
+      if ((nx && mode.nxe) || (us && mode.smep)) fault = PF_PROT;
+    } else {
+      if (us && mode.smap && !mode.ac) fault = PF_PROT;
+      else if (write && !rw && mode.wp) fault = PF_PROT;
+      else if (us && mode.pke) {
+        const ad2 = (mode.pkru >>> (2 * pkey)) & 3;
+        if (ad2 & 1 || (write && mode.wp && ad2 & 2)) fault = PF_PROT | PF_PK;
+      }
+    }
+    if (fault) {
+      out.errorCode = fault | accBits;
+      break;
+    }
+    let nlo = lo | ENTRY_A;
+    if (write) nlo |= ENTRY_D;
+    if (setAD && nlo !== lo) {
+      slab.write(p, nlo >>> 0);
+      ad++;
+    }
+    const base = leafPfn(lo, hi, l);
+    out.leafPfn = base;
+    out.pfn = base + (l === 1 ? 0 : l === 2 ? lo32 & 511 : lo32 & 0x3ffff);
+    out.rights = (rw ? RIGHT_W : 0) | (us ? RIGHT_U : 0) | (nx && mode.nxe ? RIGHT_NX : 0) | (lo & ENTRY_G ? RIGHT_G : 0) | (nlo & ENTRY_D ? RIGHT_D : 0) | (pkey << RIGHT_PKEY_SHIFT);
+    out.errorCode = 0;
+    out.ok = true;
+    break;
+  }
+  out.memRefs = refs;
+  out.adWrites = ad;
+  return out;
+}
+
+/** The outcome of {@link translate}, a fresh object per call (the API edge). */
+export interface Translation {
+  ok: boolean;
+  /** Physical byte address when `ok`. */
+  physAddr: bigint | null;
+  /** Page-fault error code (PF_* bits) when not `ok`. */
+  errorCode: number;
+  /** Leaf level, or the level whose entry faulted. */
+  level: number;
+  /** Frame of the 4 KiB page, -1 on a non-present fault. */
+  pfn: number;
+  /** Paging-structure entries read. */
+  memRefs: number;
+  /** A / D flags set by the walk. */
+  adWrites: number;
+}
+
+/**
+ * translate(address, access, mode): the hardware walk for a byte address of up to 64 bits.
+ * Throws `E_NONCANONICAL` (on the CPU: #GP, not #PF) for a non-canonical address.
+ */
+export function translate(pt: X86PageTable, addr: bigint, access: number, mode: Readonly<PagingMode> = DEFAULT_PAGING_MODE): Translation {
+  if (typeof addr !== 'bigint' || addr < 0n || addr >= 1n << 64n)
+    fail(E.NonCanonical, `address ${show(addr)} is not a 64-bit address (expected a bigint in [0, 2^64))`, { value: String(addr) });
+  const vpn = Number(addr >> 12n);
+  const userEnd = BigInt(pt.userEnd) << 12n;
+  if (!(addr < userEnd || addr >= (1n << 64n) - userEnd))
+    fail(E.NonCanonical, `address ${show(addr)} is not canonical with ${pt.levels}-level paging (bits 63..${pt.vaBits - 1} must be equal)`, { value: `0x${addr.toString(16)}` });
+  const r = hardwareWalk(pt, vpn, access, mode, new WalkResult());
+  return {
+    ok: r.ok,
+    physAddr: r.ok ? (BigInt(r.pfn) << 12n) | (addr & 0xfffn) : null,
+    errorCode: r.errorCode,
+    level: r.level,
+    pfn: r.pfn,
+    memRefs: r.memRefs,
+    adWrites: r.adWrites,
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * One CPU's TLB (Intel SDM Vol. 3A §4.10 "Caching translation information"): a
+ * set-associative array per page size (4 KiB, 2 MiB, 1 GiB), entries tagged with a PCID
+ * (§4.10.1) and a global bit, LRU replacement within a set, and the invalidation
+ * instructions: INVLPG, the four INVPCID types (§4.10.4.1), and MOV to CR3 with and
+ * without the no-flush bit (bit 63).
+ *
+ * Paging-structure caches (§4.10.3) are not modelled: every miss walks from the top.
+ */
+import { fail, show } from '@kmodel/core';
+import { PgtableErrorCode as E } from './errors.js';
+import { RIGHT_G } from './hw-walk.js';
+
+/** Size and associativity of one page size's TLB. `entries / ways` must be a power of two. */
+export interface TlbGeometry {
+  entries: number;
+  ways: number;
+}
+
+/** Geometry per page size. */
+export interface TlbConfig {
+  /** 4 KiB pages. */
+  pte: TlbGeometry;
+  /** 2 MiB pages. */
+  pmd: TlbGeometry;
+  /** 1 GiB pages. */
+  pud: TlbGeometry;
+}
+
+/**
+ * Defaults shaped like a recent Intel core's second-level TLB: 1536 entries 12-way for
+ * 4 KiB pages, 32 entries 4-way for 2 MiB, 16 entries 4-way for 1 GiB.
+ */
+export const DEFAULT_TLB_CONFIG: Readonly<TlbConfig> = Object.freeze({
+  pte: { entries: 1536, ways: 12 },
+  pmd: { entries: 32, ways: 4 },
+  pud: { entries: 16, ways: 4 },
+});
+
+/** INVPCID types (SDM Vol. 2 INVPCID; arch/x86/include/asm/invpcid.h). */
+export const INVPCID_TYPE_INDIV_ADDR = 0;
+export const INVPCID_TYPE_SINGLE_CTXT = 1;
+export const INVPCID_TYPE_ALL_INCL_GLOBAL = 2;
+export const INVPCID_TYPE_ALL_NON_GLOBAL = 3;
+
+/** Largest PCID (12 bits). */
+export const MAX_PCID = 4095;
+
+const SPAN_MASK = [0, 0, 511, 0x3ffff];
+const SET_SHIFT = [0, 0, 9, 18];
+
+/** One page size's entries, as parallel typed arrays. */
+class TlbArray {
+  readonly sets: number;
+  readonly ways: number;
+  readonly setMask: number;
+  /** Page-aligned vpn of each entry; -1 = invalid. */
+  readonly tag: Float64Array;
+  readonly pcid: Uint16Array;
+  /** First PFN of the cached page. */
+  readonly pfn: Float64Array;
+  /** Rights (RIGHT_* bits of hw-walk). */
+  readonly rights: Uint32Array;
+  readonly stamp: Uint32Array;
+  valid = 0;
+
+  constructor(g: TlbGeometry, what: string) {
+    const sets = g.entries / g.ways;
+    if (!(Number.isInteger(g.ways) && g.ways >= 1 && Number.isInteger(sets) && sets >= 1 && (sets & (sets - 1)) === 0))
+      fail(E.BadTlbParam, `${what} TLB geometry ${show(g)}: entries / ways must be a power of two`, { value: g });
+    this.sets = sets;
+    this.ways = g.ways;
+    this.setMask = sets - 1;
+    this.tag = new Float64Array(g.entries).fill(-1);
+    this.pcid = new Uint16Array(g.entries);
+    this.pfn = new Float64Array(g.entries);
+    this.rights = new Uint32Array(g.entries);
+    this.stamp = new Uint32Array(g.entries);
+  }
+}
+
+/**
+ * The TLB of one CPU. `lookup` / `fill` are the hot path; the invalidation methods are the
+ * instructions. The current PCID is the one the last CR3 write loaded.
+ */
+export class Tlb {
+  /** Per level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB); index 0 unused. */
+  private readonly arrays: TlbArray[];
+  /** PCID in CR3 now. */
+  pcid = 0;
+  /** CR4.PCIDE: with it off, every CR3 write flushes all non-global entries. */
+  readonly pcide: boolean;
+  private clock = 1;
+  /** Level of the last hit (1..3), pfn of its page, rights: set by {@link lookup}. */
+  hitLevel = 0;
+  hitPfn = -1;
+  hitRights = 0;
+  hitSlot = -1;
+
+  constructor(config: Readonly<TlbConfig> = DEFAULT_TLB_CONFIG, pcide = true) {
+    this.arrays = [undefined as never, new TlbArray(config.pte, '4 KiB'), new TlbArray(config.pmd, '2 MiB'), new TlbArray(config.pud, '1 GiB')];
+    this.pcide = pcide;
+  }
+
+  /**
+   * Looks `vpn` up for the current PCID (or a global entry). Returns the frame of the 4 KiB
+   * page (entry PFN + offset inside a huge page), or -1 on a miss. On a hit, `hitLevel`,
+   * `hitRights` and `hitPfn` describe the entry.
+   */
+  lookup(vpn: number): number {
+    const lo = vpn >>> 0;
+    const cur = this.pcid;
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      const off = lo & SPAN_MASK[l];
+      const tag = vpn - off;
+      const base = ((lo >>> SET_SHIFT[l]) & a.setMask) * a.ways;
+      for (let k = base, e = base + a.ways; k < e; k++) {
+        if (a.tag[k] === tag && (a.pcid[k] === cur || a.rights[k] & RIGHT_G)) {
+          a.stamp[k] = this.clock++;
+          this.hitLevel = l;
+          this.hitPfn = a.pfn[k];
+          this.hitRights = a.rights[k];
+          this.hitSlot = k;
+          return a.pfn[k] + off;
+        }
+      }
+    }
+    this.hitLevel = 0;
+    return -1;
+  }
+
+  /** Caches a translation: the page of size `level` holding `vpn` maps to `leafPfn`, for the current PCID. */
+  fill(vpn: number, level: number, leafPfn: number, rights: number): void {
+    const a = this.arrays[level];
+    const lo = vpn >>> 0;
+    const tag = vpn - (lo & SPAN_MASK[level]);
+    const base = ((lo >>> SET_SHIFT[level]) & a.setMask) * a.ways;
+    const cur = this.pcid;
+    let victim = base;
+    let oldest = 0xffffffff;
+    for (let k = base, e = base + a.ways; k < e; k++) {
+      if (a.tag[k] === tag && (a.pcid[k] === cur || (a.rights[k] | rights) & RIGHT_G)) {
+        victim = k; // refresh the same translation
+        break;
+      }
+      if (a.tag[k] === -1) {
+        victim = k;
+        oldest = 0;
+        continue;
+      }
+      if (oldest !== 0 && a.stamp[k] < oldest) {
+        oldest = a.stamp[k];
+        victim = k;
+      }
+    }
+    if (a.tag[victim] === -1) a.valid++;
+    a.tag[victim] = tag;
+    a.pcid[victim] = cur;
+    a.pfn[victim] = leafPfn;
+    a.rights[victim] = rights;
+    a.stamp[victim] = this.clock++;
+  }
+
+  /** Updates the rights of the entry found by the last {@link lookup} (e.g. D after a write walk). */
+  setHitRights(rights: number): void {
+    if (this.hitLevel > 0) this.arrays[this.hitLevel].rights[this.hitSlot] = rights;
+  }
+
+  /** INVLPG: entries for the page holding `vpn` (any size) of the current PCID, and global ones. Returns how many went. */
+  invlpg(vpn: number): number {
+    return this.invalidatePage(vpn, this.pcid, true);
+  }
+
+  /**
+   * INVPCID of `type` (0 individual address, 1 single context, 2 all including globals, 3 all
+   * non-global). `vpn` is used by type 0 only. Returns the number of entries invalidated.
+   */
+  invpcid(type: number, pcid: number, vpn = 0): number {
+    switch (type) {
+      case INVPCID_TYPE_INDIV_ADDR:
+        return this.invalidatePage(vpn, pcid, false);
+      case INVPCID_TYPE_SINGLE_CTXT:
+        return this.invalidateWhere(pcid, false);
+      case INVPCID_TYPE_ALL_INCL_GLOBAL:
+        return this.invalidateWhere(-1, true);
+      case INVPCID_TYPE_ALL_NON_GLOBAL:
+        return this.invalidateWhere(-1, false);
+      default:
+        return fail(E.BadTlbParam, `INVPCID type ${show(type)} unknown, expected 0..3`, { value: type });
+    }
+  }
+
+  /**
+   * MOV to CR3 loading `pcid`. With CR4.PCIDE and `noFlush` (bit 63), nothing is invalidated;
+   * with PCIDE and without it, the non-global entries of `pcid`; without PCIDE, every
+   * non-global entry (SDM §4.10.4.1).
+   */
+  writeCr3(pcid: number, noFlush: boolean): number {
+    this.pcid = this.pcide ? pcid : 0;
+    if (this.pcide && noFlush) return 0;
+    return this.invalidateWhere(this.pcide ? pcid : -1, false);
+  }
+
+  /** Valid entries now, all sizes. */
+  size(): number {
+    return this.arrays[1].valid + this.arrays[2].valid + this.arrays[3].valid;
+  }
+
+  /**
+   * Calls `fn(vpn, level, pcid, pfn, rights)` for every valid entry (`vpn` is the first page of
+   * the cached page). For checkers; not a hot path.
+   */
+  forEach(fn: (vpn: number, level: number, pcid: number, pfn: number, rights: number) => void): void {
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      for (let k = 0; k < a.tag.length; k++) if (a.tag[k] !== -1) fn(a.tag[k], l, a.pcid[k], a.pfn[k], a.rights[k]);
+    }
+  }
+
+  /** True when a valid entry (any PCID) maps a page whose frames include `pfn`. */
+  cachesPfn(pfn: number): boolean {
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      const span = SPAN_MASK[l] + 1;
+      for (let k = 0; k < a.tag.length; k++) if (a.tag[k] !== -1 && pfn >= a.pfn[k] && pfn < a.pfn[k] + span) return true;
+    }
+    return false;
+  }
+
+  /** Entries for the page holding `vpn` with `pcid` (any PCID when -1), plus global ones when `global`. */
+  invalidatePage(vpn: number, pcid: number, global: boolean): number {
+    const lo = vpn >>> 0;
+    let n = 0;
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      const tag = vpn - (lo & SPAN_MASK[l]);
+      const base = ((lo >>> SET_SHIFT[l]) & a.setMask) * a.ways;
+      for (let k = base, e = base + a.ways; k < e; k++) {
+        if (a.tag[k] !== tag) continue;
+        const g = (a.rights[k] & RIGHT_G) !== 0;
+        if ((g && global) || (!g && (pcid === -1 || a.pcid[k] === pcid))) {
+          a.tag[k] = -1;
+          a.valid--;
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Non-global entries of `pcid` (every PCID when -1), plus every global entry when `global`. */
+  invalidateWhere(pcid: number, global: boolean): number {
+    let n = 0;
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      for (let k = 0; k < a.tag.length; k++) {
+        if (a.tag[k] === -1) continue;
+        const g = (a.rights[k] & RIGHT_G) !== 0;
+        if (g ? global : pcid === -1 || a.pcid[k] === pcid) {
+          a.tag[k] = -1;
+          a.valid--;
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import { _PAGE_GLOBAL, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER } from '@kmodel/core';
+import {
+  ACCESS_USER,
+  ACCESS_WRITE,
+  createPageTable,
+  INVPCID_TYPE_ALL_INCL_GLOBAL,
+  INVPCID_TYPE_ALL_NON_GLOBAL,
+  INVPCID_TYPE_INDIV_ADDR,
+  INVPCID_TYPE_SINGLE_CTXT,
+  MmuGather,
+  PF_PROT,
+  PF_USER,
+  PF_WRITE,
+  Tlb,
+  TlbSystem,
+} from '@kmodel/pgtable';
+import type { X86PageTable } from '@kmodel/pgtable';
+import { codeOf, CountingTables } from './helpers.js';
+
+const URW = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | 0x60; // A and D preset: no A/D walks
+
+function mapped(pages: number[], extra = 0): X86PageTable {
+  const pt = createPageTable({ levels: 4, tables: new CountingTables() });
+  for (const v of pages) {
+    pt.allocTable(v, 1);
+    pt.setEntry(v, 1, 1000 + v, URW | extra);
+  }
+  return pt;
+}
+
+function counters(sys: TlbSystem) {
+  return sys.counters.snapshot();
+}
+
+describe('Tlb (one CPU)', () => {
+  it('hits only for the PCID it was filled under, or for global entries', () => {
+    const t = new Tlb();
+    t.writeCr3(1, false);
+    t.fill(10, 1, 500, 0);
+    expect(t.lookup(10)).toBe(500);
+    t.writeCr3(2, true);
+    expect(t.lookup(10)).toBe(-1);
+    t.fill(11, 1, 501, 1 << 8); // global
+    t.writeCr3(1, true);
+    expect(t.lookup(10)).toBe(500);
+    expect(t.lookup(11)).toBe(501);
+    // CR3 write without no-flush drops the PCID's non-global entries; globals survive.
+    t.writeCr3(1, false);
+    expect(t.lookup(10)).toBe(-1);
+    expect(t.lookup(11)).toBe(501);
+  });
+
+  it('huge entries give the frame inside the page', () => {
+    const t = new Tlb();
+    t.fill(512 * 3 + 17, 2, 512 * 8, 0);
+    expect(t.lookup(512 * 3 + 100)).toBe(512 * 8 + 100);
+    expect(t.hitLevel).toBe(2);
+    t.fill(512 * 512 * 2, 3, 512 * 512 * 4, 0);
+    expect(t.lookup(512 * 512 * 2 + 1000)).toBe(512 * 512 * 4 + 1000);
+  });
+
+  it('INVLPG drops the current PCID and global entries of that page; INVPCID types 0..3', () => {
+    const t = new Tlb();
+    t.writeCr3(1, true);
+    t.fill(5, 1, 50, 0);
+    t.fill(6, 1, 60, 1 << 8);
+    t.writeCr3(2, true);
+    t.fill(5, 1, 55, 0);
+    t.writeCr3(1, true);
+    expect(t.invlpg(5)).toBe(1); // PCID 1's entry only
+    expect(t.invlpg(6)).toBe(1); // global
+    t.writeCr3(2, true);
+    expect(t.lookup(5)).toBe(55);
+    // type 0: one address of one PCID, never globals
+    t.fill(7, 1, 70, 1 << 8);
+    expect(t.invpcid(INVPCID_TYPE_INDIV_ADDR, 2, 7)).toBe(0);
+    expect(t.invpcid(INVPCID_TYPE_INDIV_ADDR, 2, 5)).toBe(1);
+    // type 1: a PCID's non-global entries
+    t.fill(8, 1, 80, 0);
+    expect(t.invpcid(INVPCID_TYPE_SINGLE_CTXT, 2)).toBe(1);
+    expect(t.lookup(7)).toBe(70);
+    // type 3: every non-global; type 2: everything
+    t.fill(9, 1, 90, 0);
+    expect(t.invpcid(INVPCID_TYPE_ALL_NON_GLOBAL, 0)).toBe(1);
+    expect(t.size()).toBe(1);
+    expect(t.invpcid(INVPCID_TYPE_ALL_INCL_GLOBAL, 0)).toBe(1);
+    expect(t.size()).toBe(0);
+    expect(codeOf(() => t.invpcid(4, 0))).toBe('E_BAD_TLB_PARAM');
+  });
+
+  it('evicts the least recently used way of a full set', () => {
+    const t = new Tlb({ pte: { entries: 2, ways: 2 }, pmd: { entries: 1, ways: 1 }, pud: { entries: 1, ways: 1 } });
+    t.fill(1, 1, 11, 0);
+    t.fill(2, 1, 12, 0);
+    t.lookup(1);
+    t.fill(3, 1, 13, 0);
+    expect([t.lookup(1), t.lookup(2), t.lookup(3)]).toEqual([11, -1, 13]);
+    expect(codeOf(() => new Tlb({ pte: { entries: 12, ways: 4 }, pmd: { entries: 1, ways: 1 }, pud: { entries: 1, ways: 1 } }))).toBe('E_BAD_TLB_PARAM');
+  });
+
+  it('without CR4.PCIDE every CR3 write flushes all non-global entries', () => {
+    const t = new Tlb(undefined, false);
+    t.fill(1, 1, 11, 0);
+    t.writeCr3(5, true);
+    expect(t.pcid).toBe(0);
+    expect(t.lookup(1)).toBe(-1);
+  });
+});
+
+describe('TlbSystem', () => {
+  it('counts hits and misses, walks on a miss, and faults without filling', () => {
+    const sys = new TlbSystem({ cpus: 2 });
+    const pt = mapped([100, 101]);
+    sys.switchMm(0, pt, 1);
+    expect(sys.access(0, 100, ACCESS_USER)).toBe(1100);
+    expect(sys.access(0, 100, ACCESS_USER)).toBe(1100);
+    expect(sys.access(0, 200, ACCESS_USER)).toBe(-1);
+    expect(sys.lastWalk.errorCode).toBe(PF_USER);
+    expect(counters(sys)).toMatchObject({ 'tlb.hits': 1, 'tlb.misses': 2 });
+    expect(sys.lastWalk.memRefs).toBe(4); // the PTE table exists; its entry 200 is none
+  });
+
+  it('a write through a read-only cached entry walks and faults', () => {
+    const sys = new TlbSystem();
+    const pt = createPageTable({ levels: 4, tables: new CountingTables() });
+    pt.allocTable(7, 1);
+    pt.setEntry(7, 1, 70, _PAGE_PRESENT | _PAGE_USER);
+    sys.switchMm(0, pt, 1);
+    expect(sys.access(0, 7, ACCESS_USER)).toBe(70);
+    expect(sys.access(0, 7, ACCESS_USER | ACCESS_WRITE)).toBe(-1);
+    expect(sys.lastWalk.errorCode).toBe(PF_PROT | PF_WRITE | PF_USER);
+    // the fault dropped the entry: the next read misses
+    sys.access(0, 7, ACCESS_USER);
+    expect(counters(sys)['tlb.misses']).toBe(3);
+  });
+
+  it('flushRange: up to 33 pages page by page, above that fully; IPIs to the other CPUs running the PCID', () => {
+    const sys = new TlbSystem({ cpus: 3 });
+    const pt = mapped(Array.from({ length: 40 }, (_, i) => i));
+    sys.switchMm(0, pt, 1);
+    sys.switchMm(1, pt, 1);
+    sys.switchMm(2, mapped([]), 2);
+    sys.counters.reset();
+    for (let v = 0; v < 40; v++) sys.access(0, v, ACCESS_USER), sys.access(1, v, ACCESS_USER);
+    sys.flushRange(1, 0, 33, false);
+    expect(counters(sys)).toMatchObject({ 'tlb.flush_single': 66, 'tlb.flush_full': 0, 'tlb.ipis': 1 });
+    expect(sys.lookup(0, 32)).toBe(-1);
+    expect(sys.lookup(0, 33)).toBe(1033);
+    sys.flushRange(1, 0, 34, false);
+    expect(counters(sys)).toMatchObject({ 'tlb.flush_single': 66, 'tlb.flush_full': 2, 'tlb.ipis': 2 });
+    expect(sys.lookup(1, 39)).toBe(-1);
+    // stride 2 MiB: 33 huge pages still go one by one
+    sys.flushRange(1, 0, 33 * 512, false, 2);
+    expect(counters(sys)['tlb.flush_single']).toBe(66 + 66);
+  });
+
+  it('a CPU that ran the PCID earlier is flushed without an IPI', () => {
+    const sys = new TlbSystem({ cpus: 2 });
+    const a = mapped([1]);
+    sys.switchMm(1, a, 1);
+    sys.access(1, 1, ACCESS_USER);
+    sys.switchMm(1, mapped([]), 2, true);
+    sys.counters.reset();
+    sys.flushAll(1);
+    expect(counters(sys)).toMatchObject({ 'tlb.ipis': 0, 'tlb.flush_full': 1 });
+    sys.switchMm(1, a, 1, true);
+    expect(sys.lookup(1, 1)).toBe(-1);
+  });
+
+  it('flushTlbKernelRange reaches every CPU and global entries', () => {
+    const sys = new TlbSystem({ cpus: 4 });
+    const k = createPageTable({ levels: 4, tables: new CountingTables(), kernel: true });
+    const v = k.kernelStart + 5;
+    k.allocTable(v, 1);
+    k.setEntry(v, 1, 4242, _PAGE_PRESENT | _PAGE_RW | _PAGE_GLOBAL | 0x60);
+    for (let c = 0; c < 4; c++) {
+      sys.switchMm(c, k, c + 1);
+      expect(sys.access(c, v)).toBe(4242);
+    }
+    expect(sys.cpusCachingPfn(4242)).toEqual([0, 1, 2, 3]);
+    sys.switchMm(2, k, 9); // CR3 write: globals survive
+    expect(sys.lookup(2, v)).toBe(4242);
+    sys.counters.reset();
+    sys.flushTlbKernelRange(v, v + 1);
+    expect(counters(sys)).toMatchObject({ 'tlb.ipis': 3, 'tlb.flush_single': 4 });
+    expect(sys.cachesPfn(4242)).toBe(false);
+  });
+
+  it('the shadow check reports a stale hit only when a required flush was skipped', () => {
+    const sys = new TlbSystem({ cpus: 2, shadowCheck: true });
+    const pt = mapped([10, 11]);
+    sys.switchMm(0, pt, 1);
+    sys.access(0, 10, ACCESS_USER);
+    sys.access(0, 11, ACCESS_USER);
+    // Proper unmap: clear, then flush.
+    pt.clearEntry(10, 1);
+    sys.flushRange(1, 10, 11, false);
+    expect(sys.access(0, 10, ACCESS_USER)).toBe(-1);
+    expect(counters(sys)['tlb.stale_hazards']).toBe(0);
+    // Skipped flush: the TLB still gives the old frame.
+    pt.clearEntry(11, 1);
+    expect(sys.access(0, 11, ACCESS_USER)).toBe(1011);
+    expect(counters(sys)['tlb.stale_hazards']).toBe(1);
+    expect(sys.staleHits).toEqual([{ cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
+    expect(sys.staleEntries()).toEqual([{ cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
+    expect(sys.cachesPfn(1011)).toBe(true);
+  });
+
+  it('rejects bad CPUs, PCIDs and ranges', () => {
+    const sys = new TlbSystem({ cpus: 2 });
+    expect(codeOf(() => sys.switchMm(2, mapped([]), 1))).toBe('E_BAD_TLB_PARAM');
+    expect(codeOf(() => sys.switchMm(0, mapped([]), 4096))).toBe('E_BAD_TLB_PARAM');
+    expect(codeOf(() => sys.access(0, 1))).toBe('E_BAD_TLB_PARAM');
+    expect(codeOf(() => sys.flushRange(1, 5, 4, false))).toBe('E_BAD_RANGE');
+    expect(codeOf(() => new TlbSystem({ cpus: 0 }))).toBe('E_BAD_TLB_PARAM');
+  });
+});
+
+describe('MmuGather', () => {
+  it('gathers an unmap into one flush and frees pages only after it', () => {
+    const sys = new TlbSystem({ cpus: 2 });
+    const pt = mapped([0, 1, 2, 3]);
+    sys.switchMm(0, pt, 3);
+    for (let v = 0; v < 4; v++) sys.access(0, v, ACCESS_USER);
+    const freed: number[] = [];
+    const tlb = new MmuGather(sys, 3, (pfn) => {
+      expect(sys.cachesPfn(pfn)).toBe(false);
+      freed.push(pfn);
+    });
+    pt.zapRange(1, 3, (v, level, pfn) => {
+      tlb.removeTlbEntry(v, level);
+      tlb.removePage(pfn);
+    });
+    expect(freed).toEqual([]);
+    tlb.finish();
+    expect(freed).toEqual([1001, 1002]);
+    expect(counters(sys)['tlb.flush_single']).toBe(2);
+    expect(sys.lookup(0, 0)).toBe(1000);
+  });
+
+  it('a 2 MiB leaf flushes with the PMD stride; a freed table marks freedTables', () => {
+    const calls: unknown[][] = [];
+    const flusher = { flushRange: (...a: unknown[]) => void calls.push(['range', ...a]), flushAll: (a: number) => void calls.push(['all', a]) };
+    const g = new MmuGather(flusher, 4);
+    g.removeTlbEntry(512 * 3 + 9, 2);
+    g.freeTable(512 * 3, 1);
+    g.finish();
+    expect(calls).toEqual([['range', 4, 512 * 3, 512 * 4, true, 2]]);
+    const full = new MmuGather(flusher, 4, undefined, true);
+    full.removeTlbEntry(1, 1);
+    full.finish();
+    expect(calls[1]).toEqual(['all', 4]);
+  });
+});
+
+describe('2 MiB pages in the TLB', () => {
+  it('one entry covers the 512 pages of a 2 MiB leaf', () => {
+    const sys = new TlbSystem();
+    const pt = createPageTable({ levels: 4, tables: new CountingTables() });
+    pt.allocTable(512, 2);
+    pt.setEntry(512, 2, 512 * 10, URW | _PAGE_PSE);
+    sys.switchMm(0, pt, 1);
+    for (let v = 512; v < 1024; v++) expect(sys.access(0, v, ACCESS_USER)).toBe(512 * 10 + v - 512);
+    expect(counters(sys)).toMatchObject({ 'tlb.misses': 1, 'tlb.hits': 511 });
+  });
+});
