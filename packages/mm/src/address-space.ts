@@ -1,0 +1,1542 @@
+import {
+  CoreErrorCode,
+  Counters,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_PGTABLE_USER,
+  GFP_TRANSHUGE_LIGHT,
+  NOOP_CHARGER,
+  NOOP_TLB_FLUSHER,
+  SimClock,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_ZERO,
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_GLOBAL,
+  _PAGE_NX,
+  _PAGE_PRESENT,
+  _PAGE_PSE,
+  _PAGE_RW,
+  _PAGE_SPECIAL,
+  _PAGE_USER,
+  fail,
+  show,
+} from '@kmodel/core';
+import type {
+  Charger,
+  EntryObserver,
+  Level,
+  MmId,
+  OomTaskStats,
+  PageAllocator,
+  PageTable,
+  PageTableFactory,
+  Pfn,
+  TableAllocator,
+  TlbFlusher,
+  Vpn,
+  WalkOps,
+} from '@kmodel/core';
+import { AnonPages } from './anon-pages.js';
+import {
+  ADVICE_BY_NUMBER,
+  DEFAULT_MAP_WINDOW_VPN,
+  DEFAULT_MAX_MAP_COUNT,
+  DEFAULT_MMAP_BASE_VPN,
+  DEFAULT_MMAP_MIN_ADDR_VPN,
+  PMD_PAGES,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  TABLE_BYTES,
+  TASK_SIZE_4L_VPN,
+  TASK_SIZE_5L_VPN,
+  VM_EXEC,
+  VM_FAULT_FALLBACK,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGSEGV,
+  VM_HUGEPAGE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
+  VM_READ,
+  VM_WRITE,
+} from './constants.js';
+import type { Advice } from './constants.js';
+import { MmErrorCode as E } from './errors.js';
+import type { MmHooks, ZapCause } from './hooks.js';
+import { MmapLock } from './mmap-lock.js';
+import { resolveProfile } from './profile.js';
+import type { KernelProfile, ProfileName } from './profile.js';
+import { Vma, VmaList, canMerge } from './vma.js';
+import type { VmaInfo } from './vma.js';
+
+/** /sys/kernel/mm/transparent_hugepage/enabled. */
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+/** Options of {@link AddressSpace}. The machine parts (allocator, zero pages, clock) are shared by many address spaces. */
+export interface AddressSpaceOptions {
+  /** Identity of the address space (and its task) for the charger, the TLB (as ASID) and OOM. */
+  id: MmId;
+  /** Task name, as `Name:` in /proc/PID/status. */
+  name?: string;
+  /** Where anonymous pages and page-table pages come from. */
+  allocator: PageAllocator;
+  /** Builds the page table (the stock one is `createPageTable` of `@kmodel/pgtable`). */
+  pageTables: PageTableFactory;
+  /** 4-level (default) or 5-level paging. */
+  levels?: 4 | 5;
+  /** PFN of the shared zero page (allocated once per machine by the caller). */
+  zeroPfn: Pfn;
+  /** PFN of the 2 MiB-aligned huge zero page; without it a THP read fault falls back to 4 KiB zero pages. */
+  hugeZeroPfn?: Pfn;
+  /** transparent_hugepage/use_zero_page (default true). When false a THP read fault allocates a THP. */
+  useHugeZeroPage?: boolean;
+  /** memcg charging (default: accept everything). */
+  charger?: Charger;
+  /** TLB shootdowns (default: none). */
+  tlb?: TlbFlusher;
+  /** Entry observer handed to the page table (pte_ref accounting). */
+  observer?: EntryObserver;
+  /** Kernel behaviour: `linux-6.18` (default), `linux-6.13`, or a profile object. */
+  profile?: ProfileName | KernelProfile;
+  /** Simulated clock (default: a private one with the default costs). */
+  clock?: SimClock;
+  /** System THP mode (this machine: madvise, the default). */
+  thp?: ThpMode;
+  /** Faults take the per-VMA lock instead of mmap_lock (default true, as in 6.18). */
+  perVmaLock?: boolean;
+  /** Reclaim and instrumentation hooks. */
+  hooks?: MmHooks;
+  /** Top of the top-down mmap area (default 0x7ffff7fff000 >> 12, the non-randomized base). */
+  mmapBase?: Vpn;
+  /** vm.mmap_min_addr in pages (default 1 = 4096 bytes). */
+  mmapMinAddr?: Vpn;
+  /** vm.max_map_count (default 65530). */
+  maxMapCount?: number;
+  /** oom_score_adj (default 0). */
+  oomScoreAdj?: number;
+}
+
+/** A request to {@link AddressSpace.mmap}: a private anonymous mapping. */
+export interface MmapRequest {
+  /** Hint, or the exact place with `fixedNoreplace`. */
+  addr?: Vpn;
+  /** Length in pages. */
+  pages: number;
+  /** Alignment of the chosen address in pages (a power of two; default 1). Ignored with `fixedNoreplace`. */
+  align?: number;
+  /** PROT_* bits (default PROT_READ | PROT_WRITE). */
+  prot?: number;
+  /** MAP_FIXED_NOREPLACE: map exactly at `addr` or fail with E_MAPPING_EXISTS. */
+  fixedNoreplace?: boolean;
+  /** MAP_POPULATE: fault the whole range in (write faults when writable, as populate_vma_page_range does). */
+  populate?: boolean;
+  /** MAP_NORESERVE (sets VM_NORESERVE, which takes part in VMA merging). */
+  noreserve?: boolean;
+}
+
+/** The address-space fields of /proc/PID/status plus the page-table counters. */
+export interface MmStatus {
+  /** kB of mapped virtual memory. */
+  VmSize: number;
+  /** kB resident: RssAnon + RssFile + RssShmem. */
+  VmRSS: number;
+  RssAnon: number;
+  RssFile: number;
+  RssShmem: number;
+  /** kB of page tables: pgtables_bytes / 1024. */
+  VmPTE: number;
+  VmSwap: number;
+  /** mm->pgtables_bytes: PTE + PMD + PUD tables (not P4D / PGD), including deposited PTE tables. */
+  pgtables_bytes: number;
+  nr_ptes: number;
+  nr_pmds: number;
+  nr_puds: number;
+}
+
+/** Options of {@link AddressSpace.tryFreePteTable}. */
+export interface TryFreePteTableOptions {
+  /** Also free a table whose entries all map the shared zero page (they are cleared first). */
+  allowZeroPages: boolean;
+  /**
+   * Which mmap_lock the caller models: `write` (default; the hold is recorded and faults
+   * wait behind it), `read`, or `none` (the caller holds it already).
+   */
+  lock?: 'write' | 'read' | 'none';
+}
+
+/** Counter names of {@link AddressSpace.counters}. */
+export const MM_COUNTERS = [
+  'pgfault',
+  'thp_fault_alloc',
+  'thp_fault_fallback',
+  'thp_split_pmd',
+  'thp_zero_page_mapped',
+  'pt_reclaim.pte_tables_freed',
+  'pt_reclaim.bytes_freed',
+  'pt_reclaim.entries_scanned',
+  'tables_alloc_refused',
+] as const;
+
+const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+/** PAGE_COPY + special: the shared zero page in a PTE (do_anonymous_page). */
+const ZERO_PTE = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
+/** A freshly written anonymous page (mk_pte + pte_mkwrite + pte_mkdirty). */
+const ANON_PTE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+/** The huge zero page at PMD level (mk_huge_pmd on PAGE_COPY). */
+const HUGE_ZERO_PMD = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+/** A THP at PMD level. */
+const ANON_PMD = ANON_PTE | _PAGE_PSE;
+/** PROT_NONE entries: present bit cleared, PROTNONE (= the global bit) set. */
+const PROTNONE = _PAGE_GLOBAL;
+
+/**
+ * One address space (mm_struct) of private anonymous mappings, behaving like Linux 6.18
+ * number for number: VMAs with the kernel's merge and split rules, mmap / munmap /
+ * mprotect / madvise / fork / exit, read and write faults with the shared zero page, the
+ * huge zero page and THPs, COW, RSS and `pgtables_bytes`, and an mmap_lock model.
+ *
+ * Addresses are virtual page numbers and lengths are page counts (a 57-bit address does not
+ * fit in a double; its page number does). Use `addrToVpn` / `bytesToPages` of `@kmodel/core`
+ * at the edges.
+ */
+export class AddressSpace {
+  readonly id: MmId;
+  readonly name: string;
+  readonly levels: 4 | 5;
+  readonly profile: KernelProfile;
+  readonly clock: SimClock;
+  readonly thp: ThpMode;
+  /** The page table (the `PageTable` contract); read it freely, change it only through this class. */
+  readonly pageTable: PageTable;
+  /** The mmap_lock model. */
+  readonly mmapLock: MmapLock;
+  /** First page above the user address space (TASK_SIZE >> 12). */
+  readonly taskSize: Vpn;
+  /** oom_score_adj. */
+  oomScoreAdj: number;
+
+  private readonly allocator: PageAllocator;
+  private readonly factory: PageTableFactory;
+  private readonly charger: Charger;
+  private readonly tlb: TlbFlusher;
+  private readonly hooks: MmHooks;
+  private readonly zeroPfn: Pfn;
+  private readonly hugeZeroPfn: Pfn;
+  private readonly useHugeZeroPage: boolean;
+  private readonly mmapBase: Vpn;
+  private readonly mmapMinAddr: Vpn;
+  private readonly maxMapCount: number;
+  private readonly perVmaLock: boolean;
+  private readonly anon: AnonPages;
+  private readonly vmaList = new VmaList();
+  private readonly stats = new Counters(MM_COUNTERS);
+  private readonly cPgfault: number;
+
+  private rssAnon = 0;
+  private nrPtes = 0;
+  private nrPmds = 0;
+  private nrPuds = 0;
+  private topPfn = -1;
+  private dead = false;
+  /** A huge PMD was ever installed: lets the fault path skip the PMD check until then. */
+  private mayHaveHuge = false;
+  /** Deposited PTE tables of huge PMDs: PMD index (vpn / 512) to table PFN. */
+  private readonly deposits = new Map<number, Pfn>();
+  /** A deposited table being withdrawn into the tree (pgtable_trans_huge_withdraw). */
+  private withdrawPfn = -1;
+  /** The vpn the current table allocation is for (hooks). */
+  private curVpn = 0;
+  /** Set when a table allocation was refused or failed. */
+  private tableAllocFailed = false;
+  // Per-zap tallies, filled by the zap visitor.
+  private zapAnon = 0;
+  private zapZero = 0;
+  private zapTablesFreed = 0;
+  // Scratch for collect-then-apply walks.
+  private readonly scratchVpn: number[] = [];
+  private readonly scratchPfn: number[] = [];
+  private readonly scratchFlags: number[] = [];
+  private readonly scratchLevel: number[] = [];
+  private collectLo = 0;
+  private collectHi = 0;
+  private readonly zapVisit: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void;
+  private readonly emptyPteOps: WalkOps;
+  private readonly leafOps: WalkOps;
+
+  /** @param anon shared page bookkeeping of a fork family (internal: fork passes the parent's). */
+  constructor(options: AddressSpaceOptions, anon?: AnonPages) {
+    const levels = options.levels ?? 4;
+    if (levels !== 4 && levels !== 5) fail(E.BadOption, `levels ${show(levels)} must be 4 or 5`, { value: levels });
+    checkPfnOption(options.zeroPfn, 'zeroPfn');
+    if (options.hugeZeroPfn !== undefined) {
+      checkPfnOption(options.hugeZeroPfn, 'hugeZeroPfn');
+      if (options.hugeZeroPfn % PMD_PAGES !== 0)
+        fail(E.BadOption, `hugeZeroPfn ${show(options.hugeZeroPfn)} must be 2 MiB aligned (a multiple of 512)`, { value: options.hugeZeroPfn });
+    }
+    const thp = options.thp ?? 'madvise';
+    if (thp !== 'always' && thp !== 'madvise' && thp !== 'never')
+      fail(E.BadOption, `thp mode ${show(thp)} must be "always", "madvise" or "never"`, { value: thp });
+    this.id = options.id;
+    this.name = options.name ?? `mm${options.id}`;
+    this.levels = levels;
+    this.profile = resolveProfile(options.profile);
+    this.clock = options.clock ?? new SimClock();
+    this.thp = thp;
+    this.allocator = options.allocator;
+    this.factory = options.pageTables;
+    this.charger = options.charger ?? NOOP_CHARGER;
+    this.tlb = options.tlb ?? NOOP_TLB_FLUSHER;
+    this.hooks = options.hooks ?? {};
+    this.zeroPfn = options.zeroPfn;
+    this.hugeZeroPfn = options.hugeZeroPfn ?? -1;
+    this.useHugeZeroPage = options.useHugeZeroPage ?? true;
+    this.taskSize = levels === 5 ? TASK_SIZE_5L_VPN : TASK_SIZE_4L_VPN;
+    this.mmapBase = options.mmapBase ?? DEFAULT_MMAP_BASE_VPN;
+    this.mmapMinAddr = options.mmapMinAddr ?? DEFAULT_MMAP_MIN_ADDR_VPN;
+    this.maxMapCount = options.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
+    this.oomScoreAdj = options.oomScoreAdj ?? 0;
+    this.perVmaLock = options.perVmaLock ?? true;
+    if (!(this.mmapBase > 0 && this.mmapBase <= DEFAULT_MAP_WINDOW_VPN && Number.isSafeInteger(this.mmapBase)))
+      fail(E.BadOption, `mmapBase ${show(this.mmapBase)} must be a page number in (0, 0x7ffffffff]`, { value: this.mmapBase });
+    this.anon = anon ?? new AnonPages();
+    this.mmapLock = new MmapLock(this.clock, this.perVmaLock);
+    this.cPgfault = this.stats.slot('pgfault');
+    this.options = options;
+
+    this.zapVisit = (vpn, level, pfn) => this.zapOne(vpn, level, pfn);
+    this.emptyPteOps = {
+      table: (_t, level, baseVpn, present) => {
+        if (level === 1 && present === 0 && baseVpn >= this.collectLo && baseVpn + PMD_PAGES <= this.collectHi) this.scratchVpn.push(baseVpn);
+      },
+    };
+    this.leafOps = {
+      leaf: (vpn, level, pfn, flags) => {
+        this.scratchVpn.push(vpn);
+        this.scratchLevel.push(level);
+        this.scratchPfn.push(pfn);
+        this.scratchFlags.push(flags);
+      },
+      nonPresent: (vpn, level, lo, hi) => {
+        // PROT_NONE entries keep their frame (pte_modify), so they are leaves for us.
+        this.scratchVpn.push(vpn);
+        this.scratchLevel.push(level);
+        this.scratchPfn.push((hi & 0xfffff) * 0x100000 + (lo >>> 12));
+        this.scratchFlags.push((lo & 0xfff) | ((hi >>> 20) << 12));
+      },
+    };
+    const tables: TableAllocator = {
+      allocTable: (level) => this.allocTablePage(level),
+      freeTable: (pfn, level) => this.freeTablePage(pfn, level),
+    };
+    const ptOptions = options.observer === undefined ? { levels, tables } : { levels, tables, observer: options.observer };
+    this.pageTable = this.factory(ptOptions);
+  }
+
+  private readonly options: AddressSpaceOptions;
+
+  // ------------------------------------------------------------------ table pages
+
+  /** pte_alloc_one / pmd_alloc_one / pud_alloc_one: GFP_PGTABLE_USER plus the memcg charge; counts where the table is born. */
+  private allocTablePage(level: Level): Pfn | null {
+    if (level === 1 && this.withdrawPfn >= 0) {
+      const pfn = this.withdrawPfn;
+      this.withdrawPfn = -1;
+      return pfn; // already counted when it was deposited
+    }
+    const hook = this.hooks.beforeTableAlloc;
+    if (hook !== undefined && level < this.levels) {
+      const r = hook(this, this.curVpn, level);
+      if (r === false) {
+        this.stats.add(this.stats.slot('tables_alloc_refused'));
+        this.tableAllocFailed = true;
+        return null;
+      }
+      if (typeof r === 'number' && r > 0) this.clock.advance(r);
+    }
+    const pfn = this.allocator.allocPages(GFP_PGTABLE_USER, 0);
+    if (pfn === null) {
+      this.tableAllocFailed = true;
+      return null;
+    }
+    // __GFP_ACCOUNT: the page is charged after allocation and freed again if the charge fails.
+    if (!this.charger.charge(this.id, 'pagetables', TABLE_BYTES)) {
+      this.allocator.freePages(pfn, 0);
+      this.tableAllocFailed = true;
+      return null;
+    }
+    if (level === 1) this.nrPtes++;
+    else if (level === 2) this.nrPmds++;
+    else if (level === 3) this.nrPuds++;
+    if (level === this.levels) this.topPfn = pfn;
+    else this.hooks.onTableAlloc?.(this, this.curVpn, level);
+    return pfn;
+  }
+
+  /** pte_free / pmd_free / pud_free with the destructor's accounting (mm_dec_nr_ptes ...). */
+  private freeTablePage(pfn: Pfn, level: Level): void {
+    if (level === 1) this.nrPtes--;
+    else if (level === 2) this.nrPmds--;
+    else if (level === 3) this.nrPuds--;
+    this.charger.uncharge(this.id, 'pagetables', TABLE_BYTES);
+    this.allocator.freePages(pfn, 0);
+    if (level < this.levels) this.hooks.onTableFree?.(this, level);
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /**
+   * A user access to page `vpn` (handle_mm_fault). Returns 0 when the access succeeds
+   * (whether or not it faulted), VM_FAULT_OOM when a page or table could not be allocated
+   * or charged, VM_FAULT_SIGSEGV for an address outside any VMA or a forbidden access.
+   * An access that needs no fault (the entry already allows it) costs nothing.
+   */
+  fault(vpn: Vpn, write: boolean): number {
+    if (this.dead) this.failExited();
+    if (!(vpn >= 0 && vpn < this.taskSize)) return VM_FAULT_SIGSEGV;
+    if (Math.floor(vpn) !== vpn) fail(CoreErrorCode.NotAnInteger, `vpn ${show(vpn)} must be an integer page number`, { value: vpn });
+    const vma = this.vmaList.find(vpn);
+    if (vma === null) return VM_FAULT_SIGSEGV;
+    const f = vma.flags;
+    if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
+    const pt = this.pageTable;
+    if (pt.tableAt(vpn, 1) >= 0) {
+      const fl = pt.entryFlags(vpn, 1);
+      if (fl === 0) {
+        this.mmapLock.faultEnter();
+        return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
+      }
+      if ((fl & _PAGE_PRESENT) !== 0) {
+        if (!write || (fl & _PAGE_RW) !== 0) return 0;
+        this.mmapLock.faultEnter();
+        return this.doWpPage(vpn, vma, fl);
+      }
+      return 0; // PROT_NONE entry in an accessible VMA cannot happen: mprotect rewrites entries
+    }
+    this.mmapLock.faultEnter();
+    return this.faultNoPte(vpn, vma, write);
+  }
+
+  /**
+   * Bulk access: touches `vpn`, `vpn + stride`, ... below `vpn + pages` (the trace `touch`).
+   * Returns 0 when every access succeeded, else the VM_FAULT code of the first failing
+   * access, where it stops; {@link AddressSpace.lastTouchCount} tells how many succeeded.
+   */
+  touch(vpn: Vpn, pages: number, stridePages: number, write: boolean): number {
+    if (!(stridePages >= 1 && Number.isSafeInteger(stridePages)))
+      fail(CoreErrorCode.OutOfRange, `stride ${show(stridePages)} must be a positive number of pages`, { value: stridePages });
+    checkPages(pages);
+    const end = vpn + pages;
+    let n = 0;
+    for (let v = vpn; v < end; v += stridePages) {
+      const r = this.fault(v, write);
+      if (r !== 0) {
+        this.lastTouchCount = n;
+        return r;
+      }
+      n++;
+    }
+    this.lastTouchCount = n;
+    return 0;
+  }
+
+  /** Accesses that succeeded in the last {@link AddressSpace.touch}. */
+  lastTouchCount = 0;
+
+  /** No PTE table at `vpn`: a huge PMD, a THP fault, or a PTE table to allocate first. */
+  private faultNoPte(vpn: Vpn, vma: Vma, write: boolean): number {
+    const pt = this.pageTable;
+    if (this.mayHaveHuge) {
+      const pmd = pt.entryFlags(vpn, 2);
+      if ((pmd & _PAGE_PSE) !== 0) return this.hugePmdFault(vpn, vma, write, pmd);
+    }
+    this.curVpn = vpn;
+    if (this.thpEligible(vma, vpn)) {
+      // __handle_mm_fault: pud_alloc / pmd_alloc before create_huge_pmd.
+      if (!pt.allocTable(vpn, 2)) return VM_FAULT_OOM;
+      const r = this.doHugePmdAnonymousPage(vpn, vma, write);
+      if (r !== VM_FAULT_FALLBACK) return r;
+      this.curVpn = vpn;
+    }
+    if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+    return write ? this.doAnonymousWrite(vpn, vma, true) : this.doZeroRead(vpn, vma, true);
+  }
+
+  /** thp_vma_allowable_order + thp_vma_suitable_order: the mode allows it and the aligned 2 MiB lies inside the VMA. */
+  private thpEligible(vma: Vma, vpn: Vpn): boolean {
+    const f = vma.flags;
+    if (this.thp === 'never' || (f & VM_NOHUGEPAGE) !== 0) return false;
+    if (this.thp === 'madvise' && (f & VM_HUGEPAGE) === 0) return false;
+    const blk = vpn - (vpn % PMD_PAGES);
+    return blk >= vma.start && blk + PMD_PAGES <= vma.end;
+  }
+
+  /** do_anonymous_page, read: map the shared zero page (not counted in RSS). */
+  private doZeroRead(vpn: Vpn, vma: Vma, newTable: boolean): number {
+    this.pageTable.setEntry(vpn, 1, this.zeroPfn, (vma.flags & VM_EXEC) !== 0 ? ZERO_PTE : ZERO_PTE | _PAGE_NX);
+    this.clock.charge(newTable ? 'fault_read_zero_new_table' : 'fault_read_zero');
+    this.stats.add(this.cPgfault);
+    return 0;
+  }
+
+  /** do_anonymous_page, write: a zeroed Movable page, charged as anon. */
+  private doAnonymousWrite(vpn: Vpn, vma: Vma, newTable: boolean): number {
+    if (vma.anonVma === 0) vma.anonVma = this.anon.nextAnonVma++; // vmf_anon_prepare
+    const pfn = this.allocAnonPage(true);
+    if (pfn < 0) return VM_FAULT_OOM;
+    this.pageTable.setEntry(vpn, 1, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PTE : ANON_PTE | _PAGE_NX);
+    this.rssAnon++;
+    this.clock.charge(newTable ? 'fault_write_new_table' : 'fault_write');
+    this.stats.add(this.cPgfault);
+    return 0;
+  }
+
+  /** vma_alloc_zeroed_movable_folio + mem_cgroup_charge; -1 on failure with nothing kept. */
+  private allocAnonPage(zero: boolean): number {
+    const pfn = this.allocator.allocPages(zero ? GFP_HIGHUSER_MOVABLE | __GFP_ZERO : GFP_HIGHUSER_MOVABLE, 0);
+    if (pfn === null) return -1;
+    if (!this.charger.charge(this.id, 'anon', 4096)) {
+      this.allocator.freePages(pfn, 0);
+      return -1;
+    }
+    return pfn;
+  }
+
+  /** do_wp_page: a write to a present read-only PTE in a writable VMA. */
+  private doWpPage(vpn: Vpn, vma: Vma, fl: number): number {
+    const pt = this.pageTable;
+    const old = pt.entryPfn(vpn, 1);
+    const nx = (vma.flags & VM_EXEC) !== 0 ? 0 : _PAGE_NX;
+    if (old !== this.zeroPfn && !this.pageShared(old)) {
+      // wp_can_reuse_anon_folio: the page is exclusive, make it writable in place.
+      pt.setEntry(vpn, 1, old, fl | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+      this.clock.charge('fault_read_zero');
+      this.stats.add(this.cPgfault);
+      return 0;
+    }
+    // wp_page_copy: a new page (zeroed when breaking COW from the zero page).
+    if (vma.anonVma === 0) vma.anonVma = this.anon.nextAnonVma++;
+    const pfn = this.allocAnonPage(old === this.zeroPfn);
+    if (pfn < 0) return VM_FAULT_OOM;
+    pt.setEntry(vpn, 1, pfn, ANON_PTE | nx);
+    if (old === this.zeroPfn) this.rssAnon++;
+    else this.putAnonPage(old);
+    this.tlb.flushRange(this.id, vpn, vpn + 1, false, 1);
+    this.clock.charge('fault_write');
+    this.stats.add(this.cPgfault);
+    return 0;
+  }
+
+  /** Another mapping refers to this anonymous page (fork), so a write must copy it. */
+  private pageShared(pfn: Pfn): boolean {
+    const a = this.anon;
+    if (a.thp.size > 0) {
+      const m = a.thp.get(pfn - (pfn % PMD_PAGES));
+      if (m !== undefined) return m > PMD_PAGES;
+    }
+    return a.shared.size > 0 && a.shared.has(pfn);
+  }
+
+  /** do_huge_pmd_anonymous_page: the huge zero page for a read, a THP for a write; VM_FAULT_FALLBACK to use 4 KiB pages. */
+  private doHugePmdAnonymousPage(vpn: Vpn, vma: Vma, write: boolean): number {
+    if (vma.anonVma === 0) vma.anonVma = this.anon.nextAnonVma++; // vmf_anon_prepare runs first, even for reads
+    const blk = vpn - (vpn % PMD_PAGES);
+    if (!write && this.useHugeZeroPage) {
+      if (this.hugeZeroPfn < 0) {
+        this.stats.add(this.stats.slot('thp_fault_fallback'));
+        return VM_FAULT_FALLBACK;
+      }
+      // set_huge_zero_folio: a PTE table is deposited for a later split (pgtable_trans_huge_deposit).
+      const dep = this.allocTablePage(1);
+      if (dep === null) return VM_FAULT_OOM;
+      this.pageTable.setEntry(blk, 2, this.hugeZeroPfn, (vma.flags & VM_EXEC) !== 0 ? HUGE_ZERO_PMD : HUGE_ZERO_PMD | _PAGE_NX);
+      this.deposits.set(blk / PMD_PAGES, dep);
+      this.mayHaveHuge = true;
+      this.clock.charge('fault_read_huge_zero');
+      this.stats.add(this.cPgfault);
+      this.stats.add(this.stats.slot('thp_zero_page_mapped'));
+      return 0;
+    }
+    const r = this.installThp(blk, vma, true);
+    if (r === 0) {
+      this.clock.charge('fault_write_new_table');
+      this.clock.charge('zero_page_4k', PMD_PAGES - 1);
+      this.stats.add(this.cPgfault);
+    }
+    return r;
+  }
+
+  /**
+   * Allocates, charges and maps a THP at `blk` (__do_huge_pmd_anonymous_page). With
+   * `deposit`, a PTE table is deposited too. VM_FAULT_FALLBACK when the allocation or the
+   * charge fails (THP_FAULT_FALLBACK / _CHARGE), VM_FAULT_OOM when the deposit fails.
+   */
+  private installThp(blk: Vpn, vma: Vma, deposit: boolean): number {
+    // vma_thp_gfp_mask with defrag=madvise: direct reclaim only for MADV_HUGEPAGE areas.
+    const gfp = GFP_TRANSHUGE_LIGHT | ((vma.flags & VM_HUGEPAGE) !== 0 ? __GFP_DIRECT_RECLAIM : 0);
+    const pfn = this.allocator.allocPages(gfp, 9);
+    if (pfn === null) {
+      this.stats.add(this.stats.slot('thp_fault_fallback'));
+      return VM_FAULT_FALLBACK;
+    }
+    if (!this.charger.charge(this.id, 'anon', PMD_PAGES * 4096)) {
+      this.allocator.freePages(pfn, 9);
+      this.stats.add(this.stats.slot('thp_fault_fallback'));
+      return VM_FAULT_FALLBACK;
+    }
+    if (deposit) {
+      this.curVpn = blk;
+      const dep = this.allocTablePage(1);
+      if (dep === null) {
+        this.charger.uncharge(this.id, 'anon', PMD_PAGES * 4096);
+        this.allocator.freePages(pfn, 9);
+        return VM_FAULT_OOM;
+      }
+      this.deposits.set(blk / PMD_PAGES, dep);
+    }
+    this.pageTable.setEntry(blk, 2, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PMD : ANON_PMD | _PAGE_NX);
+    this.anon.thp.set(pfn, PMD_PAGES);
+    this.rssAnon += PMD_PAGES;
+    this.mayHaveHuge = true;
+    this.stats.add(this.stats.slot('thp_fault_alloc'));
+    return 0;
+  }
+
+  /** A fault on a huge PMD: nothing for reads; for writes do_huge_zero_wp_pmd or do_huge_pmd_wp_page. */
+  private hugePmdFault(vpn: Vpn, vma: Vma, write: boolean, pmd: number): number {
+    if (!write || (pmd & _PAGE_RW) !== 0) return 0;
+    const pt = this.pageTable;
+    const blk = vpn - (vpn % PMD_PAGES);
+    const pfn = pt.entryPfn(blk, 2);
+    if (pfn === this.hugeZeroPfn) {
+      if (this.profile.thpOnHugeZeroWrite) {
+        // do_huge_zero_wp_pmd (v6.11+): a THP replaces the huge zero page; the deposited table stays.
+        const r = this.installThp(blk, vma, false);
+        if (r === 0) {
+          this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, false, 2);
+          this.clock.charge('fault_write');
+          this.clock.charge('zero_page_4k', PMD_PAGES - 1);
+          this.stats.add(this.cPgfault);
+          return 0;
+        }
+      }
+      this.splitHugePmd(blk);
+      return this.doWpPage(vpn, vma, pt.entryFlags(vpn, 1));
+    }
+    if (!this.pageShared(pfn)) {
+      pt.setEntry(blk, 2, pfn, pmd | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+      this.clock.charge('fault_read_zero');
+      this.stats.add(this.cPgfault);
+      return 0;
+    }
+    // do_huge_pmd_wp_page on a shared THP: split the PMD and COW one 4 KiB page.
+    this.splitHugePmd(blk);
+    return this.doWpPage(vpn, vma, pt.entryFlags(vpn, 1));
+  }
+
+  /**
+   * __split_huge_pmd: the deposited PTE table is withdrawn into the tree and filled with 512
+   * PTEs (4 KiB zero pages for the huge zero page, the subpages for a THP). Table counts and
+   * RSS do not change.
+   */
+  private splitHugePmd(blk: Vpn): void {
+    const pt = this.pageTable;
+    const pfn = pt.entryPfn(blk, 2);
+    const flags = pt.entryFlags(blk, 2);
+    const key = blk / PMD_PAGES;
+    const dep = this.deposits.get(key);
+    if (dep === undefined) throw new Error(`internal: huge PMD at vpn ${blk} has no deposited table`);
+    this.deposits.delete(key);
+    pt.clearEntry(blk, 2);
+    this.withdrawPfn = dep;
+    this.curVpn = blk;
+    pt.allocTable(blk, 1);
+    this.withdrawPfn = -1;
+    const nx = flags & _PAGE_NX;
+    if (pfn === this.hugeZeroPfn) {
+      for (let i = 0; i < PMD_PAGES; i++) pt.setEntry(blk + i, 1, this.zeroPfn, ZERO_PTE | nx);
+    } else {
+      const f = (flags & ~_PAGE_PSE) & 0xfff | nx;
+      for (let i = 0; i < PMD_PAGES; i++) pt.setEntry(blk + i, 1, pfn + i, f);
+    }
+    this.stats.add(this.stats.slot('thp_split_pmd'));
+  }
+
+  /** Splits the huge PMD covering `vpn`, if there is one. */
+  private splitIfHuge(vpn: Vpn): void {
+    const pt = this.pageTable;
+    if (pt.tableAt(vpn, 1) < 0 && (pt.entryFlags(vpn, 2) & _PAGE_PSE) !== 0) this.splitHugePmd(vpn - (vpn % PMD_PAGES));
+  }
+
+  // ------------------------------------------------------------------ page release
+
+  /** One PTE mapping of an anonymous page goes away: drop a share, a THP unit, or free the page. */
+  private putAnonPage(pfn: Pfn): void {
+    const a = this.anon;
+    if (a.thp.size > 0) {
+      const head = pfn - (pfn % PMD_PAGES);
+      const m = a.thp.get(head);
+      if (m !== undefined) {
+        if (m === 1) {
+          a.thp.delete(head);
+          this.freeAnon(head, 9);
+        } else a.thp.set(head, m - 1);
+        return;
+      }
+    }
+    if (a.shared.size > 0) {
+      const c = a.shared.get(pfn);
+      if (c !== undefined) {
+        if (c === 2) a.shared.delete(pfn);
+        else a.shared.set(pfn, c - 1);
+        return;
+      }
+    }
+    this.freeAnon(pfn, 0);
+  }
+
+  /** A PMD mapping of a THP goes away. */
+  private putThpPmd(head: Pfn): void {
+    const a = this.anon;
+    const m = (a.thp.get(head) ?? PMD_PAGES) - PMD_PAGES;
+    if (m <= 0) {
+      a.thp.delete(head);
+      this.freeAnon(head, 9);
+    } else a.thp.set(head, m);
+  }
+
+  private freeAnon(pfn: Pfn, order: number): void {
+    const owners = this.anon.owner;
+    let owner = this.id;
+    if (owners.size > 0) {
+      const o = owners.get(pfn);
+      if (o !== undefined) {
+        owner = o;
+        owners.delete(pfn);
+      }
+    }
+    this.charger.uncharge(owner, 'anon', 4096 << order);
+    this.allocator.freePages(pfn, order);
+  }
+
+  /** zapRange visitor: account one cleared leaf. */
+  private zapOne(vpn: Vpn, level: Level, pfn: Pfn): void {
+    if (level === 1) {
+      if (pfn === this.zeroPfn) {
+        this.zapZero++;
+        return;
+      }
+      this.rssAnon--;
+      this.zapAnon++;
+      this.putAnonPage(pfn);
+      return;
+    }
+    // zap_huge_pmd: the deposited table goes with the PMD (zap_deposited_table).
+    const key = vpn / PMD_PAGES;
+    const dep = this.deposits.get(key);
+    if (dep !== undefined) {
+      this.deposits.delete(key);
+      this.freeTablePage(dep, 1);
+      this.zapTablesFreed++;
+    }
+    if (pfn === this.hugeZeroPfn) return;
+    this.rssAnon -= PMD_PAGES;
+    this.zapAnon += PMD_PAGES;
+    this.putThpPmd(pfn);
+  }
+
+  /**
+   * unmap_page_range over `[start, end)` inside one VMA: huge PMDs cut by the range are split
+   * first (zap_pmd_range), then every leaf is cleared and its page released.
+   */
+  private zapInVma(start: Vpn, end: Vpn): void {
+    if (this.mayHaveHuge) {
+      if (start % PMD_PAGES !== 0) this.splitIfHuge(start);
+      if (end % PMD_PAGES !== 0) this.splitIfHuge(end - 1);
+    }
+    this.pageTable.zapRange(start, end, this.zapVisit);
+  }
+
+  /**
+   * PT_RECLAIM after a DONTNEED zap of `[start, end)` in one VMA: every PTE table whose whole
+   * 2 MiB span lies in the range and that holds no entry is cleared from its PMD and freed
+   * (zap_pte_range with reclaim_pt: reclaim_pt_is_enabled needs end - start >= PMD_SIZE for
+   * that table; try_get_and_clear_pmd; free_pte). PMD tables are never freed here.
+   */
+  private reclaimEmptyPteTables(start: Vpn, end: Vpn): number {
+    const first = Math.ceil(start / PMD_PAGES) * PMD_PAGES;
+    if (first + PMD_PAGES > end) return 0;
+    this.scratchVpn.length = 0;
+    this.collectLo = first;
+    this.collectHi = end;
+    this.pageTable.walk(first, end - (end % PMD_PAGES), this.emptyPteOps);
+    const list = this.scratchVpn;
+    const pt = this.pageTable;
+    for (let i = 0; i < list.length; i++) pt.freePteTable(list[i]!);
+    const n = list.length;
+    list.length = 0;
+    return n;
+  }
+
+  // ------------------------------------------------------------------ validation helpers
+
+  private failExited(): never {
+    return fail(E.Exited, `address space ${show(this.id)} (${this.name}) has exited`, { mm: this.id });
+  }
+
+  /** Validates `[vpn, vpn + pages)`: integers, inside the user address space. */
+  private checkRange(vpn: Vpn, pages: number, what: string, errno: string): void {
+    if (this.dead) this.failExited();
+    if (!Number.isSafeInteger(vpn) || vpn < 0) fail(CoreErrorCode.NotAnInteger, `${what}: vpn ${show(vpn)} must be a non-negative integer page number`, { value: vpn });
+    checkPages(pages);
+    if (vpn + pages > this.taskSize)
+      fail(E.AddressRange, `${what}: [${show(vpn)}, +${show(pages)} pages) leaves the user address space (TASK_SIZE = vpn ${show(this.taskSize)})`, { vpn, pages, errno });
+  }
+
+  // ------------------------------------------------------------------ mmap
+
+  /**
+   * mmap(MAP_PRIVATE | MAP_ANONYMOUS): returns the first page of the new mapping.
+   * Placement follows arch_get_unmapped_area_topdown: a free hint is used as is; otherwise
+   * the highest free gap below the mmap base, 2 MiB aligned when the length is a multiple of
+   * 2 MiB (__get_unmapped_area → thp_get_unmapped_area_vmflags, v6.7+ with the v6.13 rule).
+   * The new area merges with equal neighbours (vma_merge_new_range).
+   *
+   * Errors: E_ZERO_LENGTH, E_BAD_PROT, E_BAD_ALIGN (EINVAL); E_ADDRESS_RANGE, E_NO_SPACE,
+   * E_MAP_COUNT (ENOMEM); E_MAPPING_EXISTS (EEXIST); E_BELOW_MMAP_MIN_ADDR (EPERM).
+   */
+  mmap(req: MmapRequest): Vpn {
+    if (this.dead) this.failExited();
+    const pages = req.pages;
+    if (pages === 0) fail(E.ZeroLength, 'mmap of 0 pages: the length must be at least one page', { errno: 'EINVAL' });
+    checkPages(pages);
+    const prot = req.prot ?? PROT_READ | PROT_WRITE;
+    checkProt(prot);
+    const align = req.align ?? 1;
+    if (!(Number.isSafeInteger(align) && align >= 1 && (align & (align - 1)) === 0 && align <= 2 ** 30))
+      fail(E.BadAlign, `alignment ${show(align)} must be a power-of-two number of pages`, { value: align, errno: 'EINVAL' });
+    if (pages > this.taskSize) fail(E.AddressRange, `mmap of ${show(pages)} pages exceeds TASK_SIZE`, { pages, errno: 'ENOMEM' });
+    let start: Vpn;
+    if (req.fixedNoreplace) {
+      const addr = req.addr;
+      if (addr === undefined) fail(E.AddressRange, 'MAP_FIXED_NOREPLACE needs an address', { errno: 'EINVAL' });
+      if (!Number.isSafeInteger(addr) || addr < 0) fail(CoreErrorCode.NotAnInteger, `mmap: vpn ${show(addr)} must be a non-negative integer page number`, { value: addr });
+      if (addr + pages > this.taskSize)
+        fail(E.AddressRange, `mmap: [${show(addr)}, +${show(pages)} pages) leaves the user address space (TASK_SIZE = vpn ${show(this.taskSize)})`, { vpn: addr, pages, errno: 'ENOMEM' });
+      if (addr < this.mmapMinAddr) fail(E.BelowMinAddr, `mmap: vpn ${show(addr)} lies below vm.mmap_min_addr (vpn ${show(this.mmapMinAddr)})`, { vpn: addr, errno: 'EPERM' });
+      if (this.vmaList.intersects(addr, addr + pages))
+        fail(E.MappingExists, `mmap: [${show(addr)}, +${show(pages)} pages) overlaps an existing mapping (MAP_FIXED_NOREPLACE)`, { vpn: addr, pages, errno: 'EEXIST' });
+      start = addr;
+    } else {
+      start = this.getUnmappedArea(req.addr, pages, align);
+    }
+    const flags = prot | (req.noreserve ? VM_NORESERVE : 0);
+    const lockStart = this.mmapLock.enter(true);
+    const vma = new Vma(start, start + pages, flags, 0);
+    const i = this.vmaList.indexAfter(start);
+    const prev = i > 0 ? this.vmaList.list[i - 1]! : null;
+    const next = this.vmaList.list[i] ?? null;
+    const mergePrev = prev !== null && canMerge(prev, vma);
+    const mergeNext = next !== null && canMerge(vma, next) && (!mergePrev || canMerge(prev!, next));
+    if (!mergePrev && !mergeNext && this.vmaList.length >= this.maxMapCount) {
+      this.mmapLock.exitWrite(lockStart);
+      fail(E.MapCount, `mmap would exceed vm.max_map_count (${this.maxMapCount}) areas`, { errno: 'ENOMEM' });
+    }
+    if (mergePrev && mergeNext) {
+      prev!.end = next!.end;
+      if (prev!.anonVma === 0) prev!.anonVma = next!.anonVma;
+      this.vmaList.splice(i, 1);
+    } else if (mergePrev) {
+      prev!.end = vma.end;
+      this.vmaList.invalidate();
+    } else if (mergeNext) {
+      next!.start = start;
+      this.vmaList.invalidate();
+    } else this.vmaList.splice(i, 0, vma);
+    this.mmapLock.exitWrite(lockStart);
+    if (req.populate) {
+      // populate_vma_page_range: writable private mappings are populated with write faults. Errors are ignored (mm_populate).
+      const write = (prot & PROT_WRITE) !== 0;
+      for (let v = start; v < start + pages; v++) if (this.fault(v, write) !== 0) break;
+    }
+    return start;
+  }
+
+  /** get_unmapped_area for an anonymous mapping without MAP_FIXED. */
+  private getUnmappedArea(hint: Vpn | undefined, pages: number, align: number): Vpn {
+    if (hint !== undefined) {
+      if (!Number.isSafeInteger(hint) || hint < 0) fail(CoreErrorCode.NotAnInteger, `mmap: hint ${show(hint)} must be a non-negative integer page number`, { value: hint });
+      let h = hint < this.mmapMinAddr ? this.mmapMinAddr : hint; // round_hint_to_min
+      // mmap_address_hint_valid: inside TASK_SIZE and not straddling the 47-bit window.
+      const valid = h + pages <= this.taskSize && (h > DEFAULT_MAP_WINDOW_VPN) === (h + pages > DEFAULT_MAP_WINDOW_VPN);
+      if (h % align !== 0) h = -1;
+      if (valid && h >= 0 && !this.vmaList.intersects(h, h + pages)) return h;
+    }
+    // Above-47-bit placement only with a hint above DEFAULT_MAP_WINDOW (5-level).
+    let high = this.mmapBase;
+    if (this.levels === 5 && hint !== undefined && hint > DEFAULT_MAP_WINDOW_VPN) high += TASK_SIZE_5L_VPN - DEFAULT_MAP_WINDOW_VPN;
+    const low = 1; // info.low_limit = PAGE_SIZE
+    if (hint === undefined && align === 1 && pages % PMD_PAGES === 0) {
+      // __thp_get_unmapped_area: search len + 2 MiB, then move up to a 2 MiB boundary.
+      const ret = this.topdown(pages + PMD_PAGES, 1, low, high);
+      if (ret >= 0) {
+        const offSub = (PMD_PAGES - (ret % PMD_PAGES)) % PMD_PAGES;
+        return offSub === 0 ? ret + PMD_PAGES : ret + offSub;
+      }
+    }
+    let r = this.topdown(pages, align, low, high);
+    if (r < 0) {
+      // arch_get_unmapped_area fallback: bottom-up from TASK_UNMAPPED_BASE (TASK_SIZE / 3).
+      r = this.bottomup(pages, align, Math.ceil(this.taskSize / 3), this.taskSize);
+    }
+    if (r < 0) fail(E.NoSpace, `no free gap of ${show(pages)} pages (alignment ${align}) in the address space`, { pages, align, errno: 'ENOMEM' });
+    return r;
+  }
+
+  /** vm_unmapped_area top-down: the highest aligned start in a free gap inside [low, high); -1 if none. */
+  private topdown(pages: number, align: number, low: Vpn, high: Vpn): Vpn {
+    const list = this.vmaList.list;
+    for (let i = list.length; i >= 0; i--) {
+      const gapStart = Math.max(low, i > 0 ? list[i - 1]!.end : low);
+      const gapEnd = Math.min(high, i < list.length ? list[i]!.start : high);
+      if (gapStart >= high) continue;
+      if (gapEnd - gapStart >= pages) {
+        const s = Math.floor((gapEnd - pages) / align) * align;
+        if (s >= gapStart) return s;
+      }
+      if (gapStart <= low) break;
+    }
+    return -1;
+  }
+
+  /** vm_unmapped_area bottom-up: the lowest aligned start in a free gap inside [low, high); -1 if none. */
+  private bottomup(pages: number, align: number, low: Vpn, high: Vpn): Vpn {
+    const list = this.vmaList.list;
+    for (let i = this.vmaList.indexAfter(low); i <= list.length; i++) {
+      const gapStart = Math.max(low, i > 0 ? list[i - 1]!.end : low);
+      const gapEnd = Math.min(high, i < list.length ? list[i]!.start : high);
+      const s = Math.ceil(gapStart / align) * align;
+      if (s + pages <= gapEnd) return s;
+      if (gapEnd >= high) break;
+    }
+    return -1;
+  }
+
+  // ------------------------------------------------------------------ VMA split / merge
+
+  /**
+   * __split_vma at `at` for the VMA at `index`; huge PMDs that the new boundary cuts are split
+   * (vma_adjust_trans_huge). Throws E_MAP_COUNT before changing anything when the limit is hit.
+   */
+  private splitVmaAt(index: number, at: Vpn): void {
+    const v = this.vmaList.list[index]!;
+    if (this.vmaList.length >= this.maxMapCount)
+      fail(E.MapCount, `splitting the area at vpn ${show(at)} would exceed vm.max_map_count (${this.maxMapCount})`, { errno: 'ENOMEM' });
+    if (this.mayHaveHuge && at % PMD_PAGES !== 0) this.splitIfHuge(at);
+    const tail = new Vma(at, v.end, v.flags, v.anonVma);
+    v.end = at;
+    this.vmaList.splice(index + 1, 0, tail);
+  }
+
+  /**
+   * vma_modify_flags over `[start, end)` of the VMA at `index`: split off the parts outside
+   * the range, set the flags, merge with equal neighbours. Returns the index of the VMA that
+   * now holds the range.
+   */
+  private modifyFlags(index: number, start: Vpn, end: Vpn, flags: number): number {
+    let v = this.vmaList.list[index]!;
+    const splits = (v.start < start ? 1 : 0) + (v.end > end ? 1 : 0);
+    if (splits > 0 && this.vmaList.length + splits > this.maxMapCount)
+      fail(E.MapCount, `changing [${show(start)}, ${show(end)}) would exceed vm.max_map_count (${this.maxMapCount})`, { errno: 'ENOMEM' });
+    if (v.start < start) {
+      this.splitVmaAt(index, start);
+      index++;
+      v = this.vmaList.list[index]!;
+    }
+    if (v.end > end) this.splitVmaAt(index, end);
+    v.flags = flags;
+    this.vmaList.invalidate();
+    const list = this.vmaList.list;
+    const next = list[index + 1];
+    if (next !== undefined && canMerge(v, next)) {
+      v.end = next.end;
+      if (v.anonVma === 0) v.anonVma = next.anonVma;
+      this.vmaList.splice(index + 1, 1);
+    }
+    const prev = index > 0 ? list[index - 1] : undefined;
+    if (prev !== undefined && canMerge(prev, v)) {
+      prev.end = v.end;
+      if (prev.anonVma === 0) prev.anonVma = v.anonVma;
+      this.vmaList.splice(index, 1);
+      index--;
+    }
+    return index;
+  }
+
+  // ------------------------------------------------------------------ munmap
+
+  /**
+   * munmap(vpn, pages): any page-aligned range; holes are fine. VMAs are split at the ends,
+   * their pages zapped, and page tables freed by free_pgtables with the floor / ceiling of
+   * the neighbouring VMAs (prev->vm_end, next->vm_start), so a table shared with a
+   * remaining neighbour stays.
+   *
+   * Errors: E_ZERO_LENGTH, E_ADDRESS_RANGE (EINVAL); E_MAP_COUNT (ENOMEM) when the split in
+   * the middle of an area would exceed vm.max_map_count.
+   */
+  munmap(vpn: Vpn, pages: number): void {
+    if (pages === 0 && !this.dead) fail(E.ZeroLength, 'munmap of 0 pages: the length must be at least one page', { errno: 'EINVAL' });
+    this.checkRange(vpn, pages, 'munmap', 'EINVAL');
+    const end = vpn + pages;
+    const vl = this.vmaList;
+    let i = vl.indexAfter(vpn);
+    const first = vl.list[i];
+    if (first === undefined || first.start >= end) return;
+    // do_vmi_align_munmap: only a split strictly inside one VMA adds an area.
+    if (first.start < vpn && end < first.end && vl.length >= this.maxMapCount)
+      fail(E.MapCount, `munmap would split an area and exceed vm.max_map_count (${this.maxMapCount})`, { errno: 'ENOMEM' });
+    const lockStart = this.mmapLock.enter(true);
+    if (first.start < vpn) {
+      this.splitVmaAt(i, vpn);
+      i++;
+    }
+    let j = i;
+    while (j < vl.list.length && vl.list[j]!.start < end) j++;
+    const last = vl.list[j - 1]!;
+    if (last.end > end) this.splitVmaAt(j - 1, end);
+    const removed = vl.list.slice(i, j);
+    const prev = i > 0 ? vl.list[i - 1]! : null;
+    const next = vl.list[j] ?? null;
+    const freedBefore = this.nrPtes + this.nrPmds + this.nrPuds;
+    this.zapAnon = 0;
+    this.zapZero = 0;
+    for (const v of removed) this.zapInVma(v.start, v.end);
+    this.freePgtables(removed, prev === null ? 0 : prev.end, next === null ? 0 : next.start);
+    vl.splice(i, j - i);
+    const tablesFreed = freedBefore - (this.nrPtes + this.nrPmds + this.nrPuds);
+    const c = this.clock;
+    c.charge('munmap_per_anon_page', this.zapAnon);
+    c.charge('munmap_per_zero_entry', this.zapZero);
+    c.charge('munmap_per_table_freed', tablesFreed);
+    this.tlb.flushRange(this.id, vpn, end, tablesFreed > 0, 1);
+    this.mmapLock.exitWrite(lockStart);
+    this.hooks.afterZap?.(this, vpn, end, 'munmap');
+  }
+
+  /**
+   * free_pgtables (mm/memory.c): VMAs no more than PMD_SIZE apart are gathered into one
+   * free_pgd_range call; `floor` / `ceiling` bound what may go (0 = no bound).
+   */
+  private freePgtables(vmas: Vma[], floor: Vpn, ceiling: Vpn): void {
+    const pt = this.pageTable;
+    let k = 0;
+    while (k < vmas.length) {
+      const start = vmas[k]!.start;
+      let end = vmas[k]!.end;
+      while (k + 1 < vmas.length && vmas[k + 1]!.start <= end + PMD_PAGES) end = vmas[++k]!.end;
+      k++;
+      const nextStart = k < vmas.length ? vmas[k]!.start : ceiling;
+      pt.freePgtables(start, end, floor, nextStart);
+    }
+  }
+
+  // ------------------------------------------------------------------ mprotect
+
+  /**
+   * mprotect(vpn, pages, prot). Zero pages is a no-op (as in the kernel). Over a hole the
+   * areas before the hole are changed and E_UNMAPPED (ENOMEM) is thrown, as mprotect does.
+   * Entries are rewritten (change_protection): PROT_NONE entries keep their page with the
+   * present bit cleared; removing write clears RW; adding write makes exclusive anonymous
+   * pages writable (can_change_pte_writable), never the zero page.
+   *
+   * Errors: E_BAD_PROT (EINVAL), E_ADDRESS_RANGE / E_UNMAPPED / E_MAP_COUNT (ENOMEM).
+   */
+  mprotect(vpn: Vpn, pages: number, prot: number): void {
+    this.checkRange(vpn, pages, 'mprotect', 'ENOMEM');
+    checkProt(prot);
+    if (pages === 0) return;
+    const end = vpn + pages;
+    const vl = this.vmaList;
+    const firstVma = vl.list[vl.indexAfter(vpn)];
+    if (firstVma === undefined || firstVma.start > vpn)
+      fail(E.Unmapped, `mprotect: vpn ${show(vpn)} is not mapped`, { vpn, errno: 'ENOMEM' });
+    const lockStart = this.mmapLock.enter(true);
+    try {
+      let cursor = vpn;
+      while (cursor < end) {
+        const i = vl.indexAfter(cursor);
+        const v = vl.list[i];
+        if (v === undefined || v.start > cursor)
+          fail(E.Unmapped, `mprotect: [${show(cursor)}, ${show(end)}) is not wholly mapped`, { vpn: cursor, errno: 'ENOMEM' });
+        const e = Math.min(end, v.end);
+        const newFlags = (v.flags & ~VM_ACCESS) | prot;
+        if (newFlags !== v.flags) {
+          this.modifyFlags(i, cursor, e, newFlags);
+          this.changeProtection(cursor, e, prot);
+        }
+        cursor = e;
+      }
+    } finally {
+      this.mmapLock.exitWrite(lockStart);
+    }
+  }
+
+  /** change_protection over [start, end) of one (already flag-changed) VMA. */
+  private changeProtection(start: Vpn, end: Vpn, prot: number): void {
+    if (this.mayHaveHuge) {
+      if (start % PMD_PAGES !== 0) this.splitIfHuge(start);
+      if (end % PMD_PAGES !== 0) this.splitIfHuge(end - 1);
+    }
+    this.collectLeaves(start, end);
+    const pt = this.pageTable;
+    const n = this.scratchVpn.length;
+    let changed = false;
+    for (let k = 0; k < n; k++) {
+      const vpn = this.scratchVpn[k]!;
+      const level = this.scratchLevel[k]! as Level;
+      const pfn = this.scratchPfn[k]!;
+      const old = this.scratchFlags[k]!;
+      let f = old;
+      if (prot === 0) f = (f & ~_PAGE_PRESENT) | PROTNONE;
+      else {
+        if ((f & _PAGE_PRESENT) === 0) f = (f & ~PROTNONE) | _PAGE_PRESENT;
+        const exclusiveAnon = pfn !== this.zeroPfn && pfn !== this.hugeZeroPfn && !this.pageShared(pfn);
+        if ((prot & PROT_WRITE) === 0) f &= ~_PAGE_RW;
+        else if (exclusiveAnon && (f & _PAGE_DIRTY) !== 0) f |= _PAGE_RW;
+        f = (prot & PROT_EXEC) !== 0 ? f & ~_PAGE_NX : f | _PAGE_NX;
+      }
+      if (f !== old) {
+        pt.setEntry(vpn, level, pfn, f);
+        changed = true;
+      }
+    }
+    this.clearScratch();
+    if (changed) this.tlb.flushRange(this.id, start, end, false, 1);
+  }
+
+  private collectLeaves(start: Vpn, end: Vpn): void {
+    this.clearScratch();
+    this.pageTable.walk(start, end, this.leafOps);
+  }
+
+  private clearScratch(): void {
+    this.scratchVpn.length = 0;
+    this.scratchPfn.length = 0;
+    this.scratchFlags.length = 0;
+    this.scratchLevel.length = 0;
+  }
+
+  // ------------------------------------------------------------------ madvise
+
+  /**
+   * madvise(vpn, pages, advice). Zero pages is a no-op (as in the kernel). The advice is
+   * applied to every mapped part of the range; if the range has holes, E_UNMAPPED (ENOMEM)
+   * is thrown afterwards, as madvise_walk_vmas does.
+   *
+   * - `dontneed`: zap; with PT_RECLAIM (profile `linux-6.18`) each PTE table whose whole
+   *   2 MiB span lies inside the per-VMA zap and is empty afterwards is freed. PMD tables stay.
+   * - `free`: lazy free. Without memory pressure the mappings, RSS and tables stay; the
+   *   pages are marked clean. A THP cut by the range is split.
+   * - `hugepage` / `nohugepage`: VM_HUGEPAGE / VM_NOHUGEPAGE with VMA split and merge.
+   * - `populate_read` / `populate_write`: fault the range in (E_FAULT when the VMA forbids
+   *   the access, E_OOM when memory runs out, after populating what came before).
+   */
+  madvise(vpn: Vpn, pages: number, advice: Advice | number): void {
+    const adv = typeof advice === 'number' ? ADVICE_BY_NUMBER[advice] : advice;
+    if (adv === undefined || !ADVICES.has(adv))
+      fail(E.BadAdvice, `unknown madvise advice ${show(advice)}; expected one of ${[...ADVICES].join(', ')}`, { value: advice, errno: 'EINVAL' });
+    this.checkRange(vpn, pages, 'madvise', 'ENOMEM');
+    if (pages === 0) return;
+    const end = vpn + pages;
+    const vl = this.vmaList;
+    if (vl.indexAfter(vpn) >= vl.length) fail(E.Unmapped, `madvise: no mapping at or above vpn ${show(vpn)}`, { vpn, errno: 'ENOMEM' });
+    const write = adv === 'hugepage' || adv === 'nohugepage';
+    const lockStart = this.mmapLock.enter(write);
+    let hole = false;
+    let freedTables = 0;
+    this.zapAnon = 0;
+    this.zapZero = 0;
+    let cursor = vpn;
+    try {
+      while (cursor < end) {
+        const i = vl.indexAfter(cursor);
+        const v = vl.list[i];
+        if (v === undefined || v.start >= end) {
+          hole = true;
+          break;
+        }
+        if (v.start > cursor) {
+          hole = true;
+          cursor = v.start;
+        }
+        const e = Math.min(end, v.end);
+        switch (adv) {
+          case 'dontneed':
+            this.zapInVma(cursor, e);
+            if (this.profile.ptReclaimOnDontneed) freedTables += this.reclaimEmptyPteTables(cursor, e);
+            break;
+          case 'free':
+            this.madviseFree(cursor, e);
+            break;
+          case 'hugepage':
+          case 'nohugepage': {
+            const nf = adv === 'hugepage' ? (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+            if (nf !== v.flags) this.modifyFlags(i, cursor, e, nf);
+            break;
+          }
+          default:
+            this.populate(v, cursor, e, adv === 'populate_write');
+        }
+        cursor = e;
+      }
+    } finally {
+      if (write) this.mmapLock.exitWrite(lockStart);
+      if (adv === 'dontneed' || adv === 'free') {
+        const c = this.clock;
+        c.charge('dontneed_per_table_freed', freedTables);
+        c.charge('munmap_per_anon_page', this.zapAnon);
+        c.charge('munmap_per_zero_entry', this.zapZero);
+        if (freedTables > 0) {
+          this.stats.add(this.stats.slot('pt_reclaim.pte_tables_freed'), freedTables);
+          this.stats.add(this.stats.slot('pt_reclaim.bytes_freed'), freedTables * TABLE_BYTES);
+        }
+        if (adv === 'dontneed' && (this.zapAnon > 0 || this.zapZero > 0 || freedTables > 0)) this.tlb.flushRange(this.id, vpn, end, freedTables > 0, 1);
+      }
+    }
+    if (adv === 'dontneed' || adv === 'free') this.hooks.afterZap?.(this, vpn, end, adv);
+    if (hole) fail(E.Unmapped, `madvise: [${show(vpn)}, +${show(pages)} pages) is not wholly mapped; the mapped parts were advised`, { vpn, pages, errno: 'ENOMEM' });
+  }
+
+  /** madvise_free_single_vma without memory pressure: anonymous pages are marked clean and old; nothing is unmapped. */
+  private madviseFree(start: Vpn, end: Vpn): void {
+    if (this.mayHaveHuge) {
+      // madvise_free_huge_pmd: a THP cut by the range is split (the huge zero page is left alone).
+      if (start % PMD_PAGES !== 0) this.splitThpIfHuge(start);
+      if (end % PMD_PAGES !== 0) this.splitThpIfHuge(end - 1);
+    }
+    this.collectLeaves(start, end);
+    const pt = this.pageTable;
+    for (let k = 0; k < this.scratchVpn.length; k++) {
+      const pfn = this.scratchPfn[k]!;
+      if (pfn === this.zeroPfn || pfn === this.hugeZeroPfn || this.pageShared(pfn)) continue;
+      const f = this.scratchFlags[k]!;
+      if ((f & (_PAGE_DIRTY | _PAGE_ACCESSED)) !== 0) pt.setEntry(this.scratchVpn[k]!, this.scratchLevel[k]! as Level, pfn, f & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
+    }
+    this.clearScratch();
+  }
+
+  private splitThpIfHuge(vpn: Vpn): void {
+    const pt = this.pageTable;
+    if (pt.tableAt(vpn, 1) < 0 && (pt.entryFlags(vpn, 2) & _PAGE_PSE) !== 0 && pt.entryPfn(vpn, 2) !== this.hugeZeroPfn) this.splitHugePmd(vpn - (vpn % PMD_PAGES));
+  }
+
+  /** madvise_populate over [start, end) of `vma` (GUP faultin_page_range). */
+  private populate(vma: Vma, start: Vpn, end: Vpn, write: boolean): void {
+    const f = vma.flags;
+    if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0)
+      fail(E.Fault, `MADV_POPULATE_${write ? 'WRITE' : 'READ'}: the area at vpn ${show(vma.start)} does not allow ${write ? 'writes' : 'reads'}`, { vpn: start, errno: 'EFAULT' });
+    const pt = this.pageTable;
+    let v = start;
+    while (v < end) {
+      const r = this.fault(v, write);
+      if (r !== 0) fail(E.OutOfMemory, `MADV_POPULATE: out of memory at vpn ${show(v)}`, { vpn: v, errno: 'ENOMEM' });
+      // A huge PMD satisfies the rest of its 2 MiB at once.
+      if (this.mayHaveHuge && pt.tableAt(v, 1) < 0 && (pt.entryFlags(v, 2) & _PAGE_PSE) !== 0) v = v - (v % PMD_PAGES) + PMD_PAGES;
+      else v++;
+    }
+  }
+
+  // ------------------------------------------------------------------ reclaim interface
+
+  /**
+   * Frees the PTE table covering `vpn` if it holds no entry, or (with `allowZeroPages`) only
+   * shared-zero-page entries, which are cleared first. Full accounting: nr_ptes,
+   * pgtables_bytes, the memcg uncharge, a TLB flush with freed tables. RSS is unchanged
+   * (zero pages are not in RSS). Huge PMDs and missing tables are left alone. The work is
+   * modelled as a background mmap_lock hold (see `options.lock`). Returns whether it freed.
+   */
+  tryFreePteTable(vpn: Vpn, options: TryFreePteTableOptions): boolean {
+    if (this.dead) return false;
+    if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn >= this.taskSize)
+      fail(E.AddressRange, `tryFreePteTable: vpn ${show(vpn)} is outside the user address space`, { vpn });
+    const pt = this.pageTable;
+    const blk = vpn - (vpn % PMD_PAGES);
+    if (pt.tableAt(blk, 1) < 0) return false;
+    const costs = this.clock.costs;
+    let scanned = 0;
+    const present = pt.presentCount(blk, 1);
+    if (present > 0) {
+      if (!options.allowZeroPages) return false;
+      for (let i = 0; i < PMD_PAGES; i++) {
+        scanned++;
+        const p = pt.entryPfn(blk + i, 1);
+        if (p !== -1 && p !== this.zeroPfn) {
+          this.stats.add(this.stats.slot('pt_reclaim.entries_scanned'), scanned);
+          this.holdLock(options, scanned * costs.pte_scan_entry);
+          return false;
+        }
+        if (p === -1 && (pt.entryFlags(blk + i, 1) !== 0)) {
+          this.holdLock(options, scanned * costs.pte_scan_entry);
+          return false; // a non-present entry (PROT_NONE zero page, marker) blocks reclaim
+        }
+      }
+      for (let i = 0; i < PMD_PAGES; i++) if (pt.entryPfn(blk + i, 1) !== -1) pt.clearEntry(blk + i, 1);
+    }
+    pt.freePteTable(blk);
+    this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, true, 1);
+    this.stats.add(this.stats.slot('pt_reclaim.entries_scanned'), scanned);
+    this.stats.add(this.stats.slot('pt_reclaim.pte_tables_freed'));
+    this.stats.add(this.stats.slot('pt_reclaim.bytes_freed'), TABLE_BYTES);
+    this.holdLock(options, scanned * costs.pte_scan_entry + costs.dontneed_per_table_freed);
+    return true;
+  }
+
+  private holdLock(options: TryFreePteTableOptions, ns: number): void {
+    const lock = options.lock ?? 'write';
+    if (lock === 'write') this.mmapLock.writeBackground(ns, false);
+    else if (lock === 'read') this.mmapLock.readAcquisitions++;
+  }
+
+  /** The VMAs in address order (read-only views). */
+  *vmas(): IterableIterator<VmaInfo> {
+    for (const v of this.vmaList.list) yield { start: v.start, end: v.end, flags: v.flags, hasAnonVma: v.anonVma !== 0 };
+  }
+
+  /** Number of VMAs (map_count). */
+  get mapCount(): number {
+    return this.vmaList.length;
+  }
+
+  /** The VMA containing `vpn`, or null. */
+  vmaAt(vpn: Vpn): VmaInfo | null {
+    const v = this.vmaList.find(vpn);
+    return v === null ? null : { start: v.start, end: v.end, flags: v.flags, hasAnonVma: v.anonVma !== 0 };
+  }
+
+  // ------------------------------------------------------------------ fork / exit
+
+  /**
+   * fork: a new address space `childId` with copies of every VMA. Page tables are copied
+   * (copy_page_range) only for VMAs with an anon_vma (vma_needs_copy: the others are filled
+   * again by faults); anonymous pages become shared and read-only in both (COW); zero-page
+   * entries and huge zero PMDs are copied (with a new deposited table). Throws E_OOM if a
+   * table cannot be allocated; the child is then torn down.
+   */
+  fork(childId: MmId, options: { name?: string; observer?: EntryObserver; hooks?: MmHooks } = {}): AddressSpace {
+    if (this.dead) this.failExited();
+    const o = this.options;
+    const childOptions: AddressSpaceOptions = { ...o, id: childId, name: options.name ?? this.name, profile: this.profile, clock: this.clock, thp: this.thp };
+    delete childOptions.observer;
+    if (options.observer !== undefined) childOptions.observer = options.observer;
+    if (options.hooks !== undefined) childOptions.hooks = options.hooks;
+    const child = new AddressSpace(childOptions, this.anon);
+    const lockStart = this.mmapLock.enter(true);
+    try {
+      for (const v of this.vmaList.list) {
+        child.vmaList.list.push(new Vma(v.start, v.end, v.flags, v.anonVma));
+        if (v.anonVma !== 0 && !this.copyPageRange(child, v)) {
+          child.exit();
+          fail(E.OutOfMemory, `fork: out of memory copying the page tables of [${show(v.start)}, ${show(v.end)})`, { errno: 'ENOMEM' });
+        }
+      }
+      child.rssAnon = child.rssAnonCopied;
+      child.mayHaveHuge = this.mayHaveHuge;
+      child.oomScoreAdj = this.oomScoreAdj;
+      this.tlb.flushAll(this.id);
+    } finally {
+      this.mmapLock.exitWrite(lockStart);
+    }
+    return child;
+  }
+
+  private rssAnonCopied = 0;
+
+  /** copy_page_range for one VMA: mirror the tables, copy the leaves, write-protect anonymous pages. */
+  private copyPageRange(child: AddressSpace, vma: Vma): boolean {
+    const cpt = child.pageTable;
+    let ok = true;
+    const start = vma.start;
+    this.clearScratch();
+    this.pageTable.walk(vma.start, vma.end, {
+      table: (_t, level, baseVpn) => {
+        child.curVpn = Math.max(baseVpn, start);
+        if (!cpt.allocTable(child.curVpn, level)) {
+          ok = false;
+          return false;
+        }
+        return true;
+      },
+      leaf: this.leafOps.leaf!,
+      nonPresent: this.leafOps.nonPresent!,
+    });
+    if (!ok) {
+      this.clearScratch();
+      return false;
+    }
+    const pt = this.pageTable;
+    const a = this.anon;
+    for (let k = 0; k < this.scratchVpn.length; k++) {
+      const vpn = this.scratchVpn[k]!;
+      const level = this.scratchLevel[k]! as Level;
+      const pfn = this.scratchPfn[k]!;
+      let f = this.scratchFlags[k]!;
+      if (level === 1) {
+        if (pfn !== this.zeroPfn) {
+          if ((f & _PAGE_RW) !== 0) {
+            f &= ~_PAGE_RW;
+            pt.setEntry(vpn, 1, pfn, f); // ptep_set_wrprotect
+          }
+          const head = pfn - (pfn % PMD_PAGES);
+          const m = a.thp.size > 0 ? a.thp.get(head) : undefined;
+          if (m !== undefined) {
+            a.thp.set(head, m + 1);
+            if (!a.owner.has(head)) a.owner.set(head, this.id);
+          } else {
+            a.shared.set(pfn, (a.shared.get(pfn) ?? 1) + 1);
+            if (!a.owner.has(pfn)) a.owner.set(pfn, this.id);
+          }
+          child.rssAnonCopied++;
+          f &= ~_PAGE_ACCESSED; // pte_mkold
+        }
+        cpt.setEntry(vpn, 1, pfn, f);
+      } else {
+        // copy_huge_pmd: the child gets its own deposited table.
+        child.curVpn = vpn;
+        const dep = child.allocTablePage(1);
+        if (dep === null) {
+          this.clearScratch();
+          return false;
+        }
+        child.deposits.set(vpn / PMD_PAGES, dep);
+        if (pfn !== this.hugeZeroPfn) {
+          if ((f & _PAGE_RW) !== 0) {
+            f &= ~_PAGE_RW;
+            pt.setEntry(vpn, 2, pfn, f);
+          }
+          a.thp.set(pfn, (a.thp.get(pfn) ?? PMD_PAGES) + PMD_PAGES);
+          if (!a.owner.has(pfn)) a.owner.set(pfn, this.id);
+          child.rssAnonCopied += PMD_PAGES;
+        }
+        cpt.setEntry(vpn, 2, pfn, f);
+      }
+    }
+    this.clearScratch();
+    return true;
+  }
+
+  /**
+   * exit_mmap: every page is released, every table freed (including the top table,
+   * pgd_free), every charge returned. Further calls throw E_EXITED (faults too).
+   */
+  exit(): void {
+    if (this.dead) return;
+    this.zapAnon = 0;
+    this.zapZero = 0;
+    for (const v of this.vmaList.list) this.pageTable.zapRange(v.start, v.end, this.zapVisit);
+    this.pageTable.clearAll();
+    for (const dep of this.deposits.values()) this.freeTablePage(dep, 1);
+    this.deposits.clear();
+    if (this.topPfn >= 0) {
+      this.charger.uncharge(this.id, 'pagetables', TABLE_BYTES);
+      this.allocator.freePages(this.topPfn, 0);
+      this.topPfn = -1;
+    }
+    const had = this.vmaList.length > 0;
+    const first = had ? this.vmaList.list[0]!.start : 0;
+    const last = had ? this.vmaList.list[this.vmaList.length - 1]!.end : 0;
+    this.vmaList.splice(0, this.vmaList.length);
+    this.tlb.flushAll(this.id);
+    this.dead = true;
+    if (had) this.hooks.afterZap?.(this, first, last, 'exit');
+  }
+
+  /** True after {@link AddressSpace.exit}. */
+  get exited(): boolean {
+    return this.dead;
+  }
+
+  // ------------------------------------------------------------------ accounting
+
+  /** mm->pgtables_bytes: PTE + PMD + PUD tables (mm_inc_nr_ptes / pmds / puds), deposited tables included. */
+  get pgtablesBytes(): number {
+    return (this.nrPtes + this.nrPmds + this.nrPuds) * TABLE_BYTES;
+  }
+
+  /** Resident anonymous pages (MM_ANONPAGES). */
+  get rssAnonPages(): number {
+    return this.rssAnon;
+  }
+
+  /** The /proc/PID/status fields (kB) and the table counters. */
+  status(): MmStatus {
+    let pages = 0;
+    for (const v of this.vmaList.list) pages += v.end - v.start;
+    const bytes = this.pgtablesBytes;
+    return {
+      VmSize: pages * 4,
+      VmRSS: this.rssAnon * 4,
+      RssAnon: this.rssAnon * 4,
+      RssFile: 0,
+      RssShmem: 0,
+      VmPTE: bytes / 1024,
+      VmSwap: 0,
+      pgtables_bytes: bytes,
+      nr_ptes: this.nrPtes,
+      nr_pmds: this.nrPmds,
+      nr_puds: this.nrPuds,
+    };
+  }
+
+  /** The address-space lines of /proc/PID/status, in the kernel's format. */
+  statusText(): string {
+    const s = this.status();
+    const kb = (k: string, v: number) => `${k}:\t${String(v).padStart(8)} kB\n`;
+    return (
+      `Name:\t${this.name}\n` +
+      kb('VmSize', s.VmSize) +
+      kb('VmRSS', s.VmRSS) +
+      kb('RssAnon', s.RssAnon) +
+      kb('RssFile', s.RssFile) +
+      kb('RssShmem', s.RssShmem) +
+      kb('VmPTE', s.VmPTE) +
+      kb('VmSwap', s.VmSwap)
+    );
+  }
+
+  /** oom_badness inputs (an `OomHost` answers with these). */
+  oomStats(): OomTaskStats | null {
+    if (this.dead) return null;
+    return { rssPages: this.rssAnon, pgtablesBytes: this.pgtablesBytes, swapents: 0, oomScoreAdj: this.oomScoreAdj };
+  }
+
+  /** Counters: pgfault, thp_*, pt_reclaim.*, mmap_lock.* (metrics.md names). */
+  counters(): Record<string, number> {
+    const l = this.mmapLock;
+    return {
+      ...this.stats.snapshot(),
+      'mmap_lock.write_hold_ns': l.writeHoldNs,
+      'mmap_lock.waiters': l.waiters,
+      'mmap_lock.wait_ns': l.waitNs,
+    };
+  }
+
+  /** Deposited PTE tables (one per huge PMD), counted in nr_ptes. */
+  get depositedTables(): number {
+    return this.deposits.size;
+  }
+}
+
+const ADVICES: ReadonlySet<string> = new Set<Advice>(['dontneed', 'free', 'hugepage', 'nohugepage', 'populate_read', 'populate_write']);
+
+function checkPages(pages: number): void {
+  if (!Number.isSafeInteger(pages) || pages < 0) fail(CoreErrorCode.NotAnInteger, `length ${show(pages)} must be a non-negative integer number of pages`, { value: pages });
+}
+
+function checkProt(prot: number): void {
+  if (!Number.isInteger(prot) || prot < 0 || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0)
+    fail(E.BadProt, `protection ${show(prot)} must combine PROT_READ (1), PROT_WRITE (2) and PROT_EXEC (4)`, { value: prot, errno: 'EINVAL' });
+}
+
+function checkPfnOption(pfn: unknown, what: string): void {
+  if (typeof pfn !== 'number' || !Number.isSafeInteger(pfn) || pfn < 0 || pfn >= 2 ** 40)
+    fail(E.BadOption, `${what} ${show(pfn)} must be a PFN (integer below 2^40)`, { value: pfn });
+}
