@@ -79,7 +79,7 @@ function observerMix(ops: number): void {
     }
   }
   const ns = process.hrtime.bigint() - t0;
-  console.log(`observer set/clear mix: ${ops} updates (${sets} sets, ${clears} clears) in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(ops, ns)}`);
+  console.log(`observer set/clear mix: ${ops} updates (${sets} sets, ${clears} clears, ${ref.indexMoves} index moves) in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(ops, ns)}`);
 }
 
 /**

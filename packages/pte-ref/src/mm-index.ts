@@ -23,10 +23,13 @@ function compareKeys(a: Key, b: Key): number {
  */
 export class ReclaimableIndex {
   private readonly tree = new BTree<Key, undefined>(undefined, compareKeys);
+  /** Number of updates that changed the tree (rbtree re-insertions in the RFC's proposal). */
+  moves = 0;
 
   /** Moves `mm` from `oldBytes` to `newBytes` (either may be 0 = absent). */
   update(mm: MmId, oldBytes: number, newBytes: number): void {
     if (oldBytes === newBytes) return;
+    this.moves++;
     if (oldBytes > 0) this.tree.delete([oldBytes, mm]);
     if (newBytes > 0) this.tree.set([newBytes, mm], undefined);
   }

@@ -203,6 +203,15 @@ export class PteRef {
     return out;
   }
 
+  /**
+   * How many times an address space moved in the ordered index since construction: one per
+   * table transition into or out of empty / zero-only, and one per forgetMm of an indexed mm.
+   * Ordinary sets and clears do not move anything.
+   */
+  get indexMoves(): number {
+    return this.index.moves;
+  }
+
   /** Number of address spaces in the ordered index (those with reclaimable bytes). */
   indexedMmCount(): number {
     return this.index.size;

@@ -90,6 +90,23 @@ describe('the ordered index of address spaces', () => {
     expect(ref.mms()).toEqual([3, 4, 8, 10]);
   });
 
+  it('is touched only on transitions, not on ordinary sets and clears', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const obs = ref.observerFor(1);
+    obs.tableAlloc(0, 1, 0); // empty: +4096, one move
+    expect(ref.indexMoves).toBe(1);
+    obs.pteSet(0, 0, 0, 0, ...anon(1)); // leaves empty: one move
+    for (let i = 1; i < 512; i++) obs.pteSet(0, i, 0, 0, ...anon(1 + i));
+    for (let i = 1; i < 512; i++) obs.pteClear(0, i, ...anon(1 + i));
+    expect(ref.indexMoves).toBe(2);
+    obs.pteClear(0, 0, ...anon(1)); // empty again
+    for (let i = 0; i < 511; i++) obs.pteSet(0, i, 0, 0, ...zero()); // leaves empty at the first
+    obs.pteSet(0, 511, 0, 0, ...zero()); // zero-only
+    expect(ref.indexMoves).toBe(5);
+    ref.forgetMm(1);
+    expect(ref.indexMoves).toBe(6);
+  });
+
   it('moves an mm when its bytes change and drops it on forgetMm', () => {
     const ref = new PteRef(ZERO_PFN);
     const a = ref.observerFor(1);
