@@ -4,7 +4,6 @@ import type { MmPteState } from './mm-state.js';
 import type { ReclaimableIndex } from './mm-index.js';
 import {
   PTE_MAPPED_MASK,
-  PTE_ZERO_BITS,
   PTE_ZERO_SHIFT,
   PTRS_PER_PTE,
   isZeroPte,
@@ -25,8 +24,6 @@ import {
  *   a recount of the table.
  */
 export type ZeroRule = 'rfc' | 'symmetric';
-
-const MAX_FIELD = (1 << PTE_ZERO_BITS) - 1;
 
 /**
  * The EntryObserver of one address space: track_pte_set / track_pte_clear / pte_ref_init on
@@ -84,6 +81,9 @@ export class PteRefObserver implements EntryObserver {
     const s = this.state;
     s.checkAlive();
     checkTableId(table);
+    if (level === 1 && !(Number.isSafeInteger(baseVpn) && baseVpn >= 0 && baseVpn % PTRS_PER_PTE === 0)) {
+      fail(CoreErrorCode.OutOfRange, `tableAlloc of PTE table ${show(table)} with base vpn ${show(baseVpn)}, expected a non-negative multiple of 512`, { table, baseVpn });
+    }
     if (table < s.live.length && s.live[table] === 1) {
       fail(PteRefErrorCode.TableExists, `tableAlloc of table ${show(table)} at level ${level}, but it is still a live PTE table of mm ${show(s.mm)} (no tableFree seen)`, { mm: s.mm, table, level });
     }
@@ -117,7 +117,7 @@ export class PteRefObserver implements EntryObserver {
     if (mapped < 0 || zero < 0) {
       fail(PteRefErrorCode.Underflow, `${op} at table ${show(table)} index ${index} would make the mapped/zero counts ${mapped}/${zero}, expected both >= 0`, { mm: s.mm, table, index, mapped, zero });
     }
-    if (zero > mapped || zero > MAX_FIELD) {
+    if (zero > mapped) {
       fail(PteRefErrorCode.Invariant, `${op} at table ${show(table)} index ${index} would make the zero count ${zero} exceed the mapped count ${mapped}`, { mm: s.mm, table, index, mapped, zero });
     }
     this.moved(s.store(table, pteRefWord(mapped, zero)));

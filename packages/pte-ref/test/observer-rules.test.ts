@@ -223,6 +223,8 @@ describe('bad input', () => {
     expect(isKmodelError(thrown(() => obs.tableAlloc(T, 2, 0)), PteRefErrorCode.TableExists)).toBe(true);
     expect(isKmodelError(thrown(() => obs.tableFree(T, 2)), PteRefErrorCode.TableExists)).toBe(true);
     expect(isKmodelError(thrown(() => obs.tableFree(4, 1)), PteRefErrorCode.UnknownTable)).toBe(true);
+    expect(isKmodelError(thrown(() => obs.tableAlloc(4, 1, 100)), 'E_OUT_OF_RANGE')).toBe(true);
+    expect(isKmodelError(thrown(() => obs.tableAlloc(-4, 1, 0)), 'E_OUT_OF_RANGE')).toBe(true);
     expect(isKmodelError(thrown(() => ref.mappedCount(MM, 4)), PteRefErrorCode.UnknownTable)).toBe(true);
     expect(ref.pteTableCount(MM)).toBe(1);
     expect(ref.reclaimablePtBytes(MM)).toBe(4096);
