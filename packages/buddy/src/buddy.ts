@@ -264,8 +264,10 @@ export class BuddyAllocator implements PageAllocator {
     this.next = new Int32Array(endPfn);
     this.prev = new Int32Array(endPfn);
     const nPb = Math.ceil(endPfn / PB_PAGES);
-    // memmap_init_range() marks every pageblock MIGRATE_MOVABLE.
-    this.pbFt = new Uint8Array(nPb).fill(MIGRATE_MOVABLE);
+    // memmap_init_range() marks MIGRATE_MOVABLE each pageblock whose first PFN it visits; a
+    // pageblock starting before its zone (PFN 0 when DMA starts at PFN 1) keeps 0 = Unmovable,
+    // which is why /proc/pagetypeinfo shows one Unmovable block in DMA on a fresh machine.
+    this.pbFt = new Uint8Array(nPb);
     this.pbZone = new Uint8Array(nPb).fill(255);
     this.pbMovable = new Uint16Array(nPb);
     this.pbUnmovable = new Uint16Array(nPb);
@@ -279,7 +281,10 @@ export class BuddyAllocator implements PageAllocator {
       this.populated[z.zone] = true;
       this.zoneStart[z.zone] = z.start;
       this.zoneEnd[z.zone] = z.end;
-      for (let pb = z.start >>> PB_SHIFT; pb * PB_PAGES < z.end; pb++) this.pbZone[pb] = z.zone;
+      for (let pb = z.start >>> PB_SHIFT; pb * PB_PAGES < z.end; pb++) {
+        this.pbZone[pb] = z.zone;
+        if (pb * PB_PAGES >= z.start) this.pbFt[pb] = MIGRATE_MOVABLE;
+      }
     }
     for (let h = 0; h < NR_ZONES; h++) {
       const zl: number[] = [];
@@ -377,8 +382,10 @@ export class BuddyAllocator implements PageAllocator {
       if (pfn < 0 && gfp & __GFP_DIRECT_RECLAIM) {
         // What direct reclaim does for pages it cannot see: drain pcp lists, unreserve highatomic.
         this.drainAllPages();
-        this.unreserveHighatomicPageblock(highest, mt === MIGRATE_MOVABLE || mt === MIGRATE_RECLAIMABLE ? mt : MIGRATE_UNMOVABLE, false);
+        this.unreserveHighatomicPageblock(highest, mt, false);
         pfn = this.getPageFromFreelist(order, ft, highest, flags);
+        // Before OOM, should_reclaim_retry() unreserves even the last highatomic pageblock.
+        if (pfn < 0 && this.unreserveHighatomicPageblock(highest, mt, true)) pfn = this.getPageFromFreelist(order, ft, highest, flags);
       }
       if (pfn < 0) return this.allocFailed();
     }
@@ -1276,7 +1283,7 @@ export class BuddyAllocator implements PageAllocator {
 /** should_try_claim_block() (mm/page_alloc.c). */
 export function shouldTryClaimBlock(order: number, startMt: number): boolean {
   if (order >= PAGEBLOCK_ORDER) return true;
-  if (order >= PAGEBLOCK_ORDER / 2) return true;
+  if (order >= PAGEBLOCK_ORDER >> 1) return true;
   // Unmovable/reclaimable requests claim to avoid polluting movable blocks for good.
   if (startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE) return true;
   return false;
