@@ -15,11 +15,11 @@ import {
  *
  * - `'rfc'`: exactly track_pte_set() of "[RFC PATCH 5/7] pte_ref: add track_pte_{set,
  *   clear}() helper": only a zero-page entry overwritten by a non-zero one decrements the
- *   zero count. A non-zero non-none entry overwritten by a zero-page entry (for example a
- *   migration entry replaced by the zero page: since 6.12, try_to_map_unused_to_zeropage()
- *   in mm/migrate.c does set_pte_at() over the migration entry after an underused-THP split) leaves
- *   the count unchanged, so the count drifts below the truth and a later clear of that entry
- *   underflows (E_PTE_REF_UNDERFLOW here; in the RFC the subtraction borrows from bit 20).
+ *   zero count. A non-zero non-none entry overwritten by a zero-page entry leaves the count
+ *   unchanged, so it drifts below the truth and a later clear of that entry underflows
+ *   (E_PTE_REF_UNDERFLOW here; in the RFC the subtraction borrows from bit 20). On v5.19 no
+ *   path did that; since 6.12 try_to_map_unused_to_zeropage() (mm/migrate.c) does
+ *   set_pte_at() of the zero page over a migration entry after an underused-THP split.
  * - `'symmetric'`: also increments the zero count in that case, so the counters always equal
  *   a recount of the table.
  */
