@@ -22,3 +22,19 @@ export {
 export type { MermapOptions } from './mermap.js';
 export { CHECKER_COUNTER_NAMES, STALE_TLB_MODES, StaleTlbChecker, withStaleTlbCheck } from './stale.js';
 export type { StaleHazard, StaleTlbCheckerOptions, StaleTlbMode, TlbOp } from './stale.js';
+export {
+  DIRECT_MAP_STRATEGIES,
+  WORKLOAD_COUNTER_NAMES,
+  runDirectMapStrategies,
+  runUnmappedWorkload,
+  workloadDefaults,
+} from './workload.js';
+export type {
+  DirectMapStrategiesOptions,
+  DirectMapStrategy,
+  StrategyEnv,
+  StrategyMachine,
+  StrategyMachineFactory,
+  StrategyResult,
+  UnmappedWorkloadOptions,
+} from './workload.js';
