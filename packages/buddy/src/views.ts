@@ -36,7 +36,7 @@ export function buddyinfo(b: BuddyAllocator): string {
 export function pagetypeinfo(b: BuddyAllocator): string {
   const types = printedTypes(b);
   let out = `Page block order: ${PAGEBLOCK_ORDER}\nPages per block:  ${PAGEBLOCK_NR_PAGES}\n\n`;
-  out += 'Free pages count per migrate type at order ';
+  out += `${'Free pages count per migrate type at order'.padEnd(43)} `;
   for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${pad(o, 6)} `;
   out += '\n';
   for (const z of b.populatedZones()) {
@@ -51,7 +51,7 @@ export function pagetypeinfo(b: BuddyAllocator): string {
       out += '\n';
     }
   }
-  out += '\nNumber of blocks type ';
+  out += `\n${'Number of blocks type'.padEnd(23)}`;
   for (const mt of types) out += `${pad(MIGRATETYPE_NAMES[mt]!, 12)} `;
   out += '\n';
   for (const z of b.populatedZones()) {

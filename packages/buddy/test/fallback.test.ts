@@ -191,7 +191,7 @@ describe('ALLOC_NOFRAGMENT', () => {
 });
 
 describe('highatomic reserve', () => {
-  it('a high-order atomic allocation in the slow path reserves its pageblock; order-0 GFP_KERNEL cannot use it', () => {
+  it('a high-order atomic allocation in the slow path reserves its pageblock; GFP_KERNEL gets it only after unreserving', () => {
     // 256 MiB zone: 1 % = 655 pages, so at most ALIGN(655, 512) = 1024 pages reserved.
     const b = oneZone(65536, { minFreeKbytes: 4096 });
     const info = b.zoneInfo(ZONE_NORMAL);
@@ -206,6 +206,21 @@ describe('highatomic reserve', () => {
     expect(b.zoneInfo(ZONE_NORMAL).nrReservedHighatomic).toBe(512);
     expect(b.counters()['buddy.highatomic_reserved']).toBe(512);
     expect(b.pageblockCounts(ZONE_NORMAL)[3]).toBe(1);
+    b.checkInvariants();
+    // GFP_KERNEL never gets a page of the reserve while it is reserved; before failing for good
+    // it unreserves the last pageblock (should_reclaim_retry) and uses it.
+    const ha = p >>> 9;
+    let fromReserve = 0;
+    for (;;) {
+      const q = b.allocPages(GFP_KERNEL, 0);
+      if (q === null) break;
+      if (q >>> 9 === ha) {
+        expect(b.zoneInfo(ZONE_NORMAL).nrReservedHighatomic).toBe(0);
+        fromReserve++;
+      }
+    }
+    expect(fromReserve).toBeGreaterThan(0);
+    expect(b.pageblockMigratetype(p)).toBe(MIGRATE_UNMOVABLE);
     b.checkInvariants();
   });
 });
