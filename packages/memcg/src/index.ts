@@ -20,5 +20,5 @@ export { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from './render.js';
 export { MemcgTree } from './tree.js';
 export type {
   CgroupLimits, CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomKillEvent, OomNoVictimEvent, OomStall, OomStallEvent,
-} from './tree.js';
+} from './types.js';
 export { AccountingAllocator, CurrentMm } from './accounting-allocator.js';

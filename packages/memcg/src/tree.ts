@@ -2,106 +2,14 @@ import { CoreErrorCode, PAGE_SIZE, fail, show } from '@kmodel/core';
 import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, OomTaskStats, Reclaimer, SimClock } from '@kmodel/core';
 import { MemCgroup } from './cgroup.js';
 import { MemcgErrorCode } from './errors.js';
-import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL, MEMORY_EVENT_NAMES } from './events.js';
+import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL } from './events.js';
+import { cgroupMetrics, checkFile, parseOomControl, parseSetting, readFile, writableOf } from './files.js';
 import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage } from './high-delay.js';
-import type { HighDelayPolicy } from './high-delay.js';
-import { KIND_ANON, KIND_FILE, KIND_PAGETABLES, KIND_SEC_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
-import { formatLimitV1, formatLimitV2, parseLimit, parseLimitText } from './limits.js';
+import { NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
+import { parseLimitText } from './limits.js';
 import type { CgroupVersion, LimitInput } from './limits.js';
 import { oomBadness } from './oom.js';
-import { kernelBytes, renderMemoryEvents, renderMemoryStatV1, renderMemoryStatV2 } from './render.js';
-
-/** Tunables of the model that the kernel fixes at build time or leaves to heuristics. */
-export interface MemcgPolicy {
-  /** CONFIG_HZ: the unit of the memory.high penalty (jiffies). Default 250, the reference machine's. */
-  hz: number;
-  /** Reclaim attempts without progress before a memory.max OOM (MAX_RECLAIM_RETRIES = 16). */
-  maxReclaimRetries: number;
-  /** Pages charged between two runs of the memory.high handler (MEMCG_CHARGE_BATCH = 64). */
-  chargeBatchPages: number;
-  /** The memory.high penalty in jiffies; default the kernel's {@link calculateHighDelay}. */
-  highDelay: HighDelayPolicy;
-}
-
-/** Options of a {@link MemcgTree}. */
-export interface MemcgTreeOptions {
-  /** The interface of the hierarchy: `'v2'` (unified, default) or `'v1'` (legacy memory controller). */
-  version?: CgroupVersion;
-  /** Asked for room before OOM and by memory.high; default frees nothing. */
-  reclaimer?: Reclaimer;
-  /** The tasks the OOM killer picks from; without one, a cgroup OOM cannot kill and the charge fails. */
-  oomHost?: OomHost;
-  /** Advanced by memory.high throttling delays and read for event times. */
-  clock?: SimClock;
-  policy?: Partial<MemcgPolicy>;
-}
-
-/** Limits and settings accepted by {@link MemcgTree.create}, by file name. */
-export type CgroupLimits = Partial<Record<string, LimitInput | boolean>>;
-
-/** Options of {@link MemcgTree.create}. */
-export interface CgroupOptions {
-  /** Must equal the hierarchy's version when given (a check for callers that pass it along). */
-  version?: CgroupVersion;
-  /**
-   * Initial settings by file name: v2 `memory.max`, `memory.high`, `memory.low`, `memory.min`;
-   * v1 `memory.limit_in_bytes`, `memory.kmem.limit_in_bytes` (accepted, no effect, as in 6.18)
-   * and `memory.oom_control` (true or 1: OOM killer disabled).
-   */
-  limits?: CgroupLimits;
-}
-
-/** The OOM killer killed a task (oom_kill_process). Sizes are the victim's just before the kill. */
-export interface OomKillEvent {
-  type: 'oom_kill';
-  time_ns: number;
-  /** The cgroup whose limit was hit (oom_memcg). */
-  cgroup: string;
-  /** The victim's cgroup (task_memcg). */
-  task_memcg: string;
-  /** The victim. */
-  mm: MmId;
-  /** The task that was charging when the OOM happened, or null for an OOM from a limit write. */
-  trigger_mm: MmId | null;
-  rss_pages: number;
-  /** RSS in kB, as VmRSS. */
-  VmRSS: number;
-  pgtables_bytes: number;
-  /** Page tables in kB, as VmPTE and the kernel's "pgtables:" in the kill message. */
-  VmPTE: number;
-  swapents: number;
-  oom_score_adj: number;
-  /** oom_badness() of the victim. */
-  points: number;
-  /** The OOM domain's size in pages (mem_cgroup_get_max). */
-  totalpages: number;
-}
-
-/** cgroup v1 with the OOM killer disabled: a charging task waits in mem_cgroup_oom_synchronize. */
-export interface OomStallEvent {
-  type: 'oom_stall';
-  time_ns: number;
-  cgroup: string;
-  mm: MmId;
-}
-
-/** An OOM with nothing to kill (every task exempt, or no OomHost): the charge fails. */
-export interface OomNoVictimEvent {
-  type: 'oom_no_victim';
-  time_ns: number;
-  cgroup: string;
-  trigger_mm: MmId | null;
-}
-
-/** What a {@link MemcgTree} records in {@link MemcgTree.events}. */
-export type MemcgEvent = OomKillEvent | OomStallEvent | OomNoVictimEvent;
-
-/** A task stalled under a v1 cgroup with oom_kill_disable (reported as `under_oom`). */
-export interface OomStall {
-  mm: MmId;
-  cgroup: string;
-  since_ns: number;
-}
+import type { CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomStall } from './types.js';
 
 interface TaskState {
   mm: MmId;
@@ -111,14 +19,6 @@ interface TaskState {
   /** memcg_nr_pages_over_high. */
   pagesOverHigh: number;
 }
-
-const V2_WRITABLE = ['memory.max', 'memory.high', 'memory.low', 'memory.min'] as const;
-const V1_WRITABLE = ['memory.limit_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.oom_control', 'memory.max_usage_in_bytes', 'memory.failcnt'] as const;
-const V2_FILES = ['memory.current', 'memory.min', 'memory.low', 'memory.high', 'memory.max', 'memory.peak', 'memory.events', 'memory.events.local', 'memory.stat'] as const;
-const V1_FILES = [
-  'memory.usage_in_bytes', 'memory.max_usage_in_bytes', 'memory.limit_in_bytes', 'memory.failcnt', 'memory.kmem.usage_in_bytes',
-  'memory.kmem.max_usage_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.kmem.failcnt', 'memory.oom_control', 'memory.stat', 'memory.use_hierarchy',
-] as const;
 
 const PATH_RE = /^\/(?:[^/\s]+(?:\/[^/\s]+)*)?$/;
 
@@ -195,7 +95,7 @@ export class MemcgTree implements Charger {
     if (this.byPath.has(path)) fail(MemcgErrorCode.Exists, `cgroup ${show(path)} already exists`, { path });
     const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
     const parent = this.byPath.get(parentPath) ?? fail(MemcgErrorCode.NoCgroup, `cannot create ${show(path)}: parent cgroup ${show(parentPath)} does not exist`, { path });
-    const settings = Object.entries(options.limits ?? {}).map(([file, value]) => [file, this.parseSetting(file, value as LimitInput | boolean)] as const);
+    const settings = Object.entries(options.limits ?? {}).map(([file, value]) => [file, parseSetting(file, value as LimitInput | boolean, this.version)] as const);
     const cg = new MemCgroup(path, parent);
     parent.children.push(cg);
     this.byPath.set(path, cg);
@@ -346,7 +246,8 @@ export class MemcgTree implements Charger {
 
   /**
    * Returns a charge (the memory was freed). Throws E_UNCHARGE_UNDERFLOW if `mm` has not that
-   * much of `kind` charged. Uncharges of a task already killed and released are ignored.
+   * much of `kind` charged. Uncharges of a killed task whose charges are all gone, or that was
+   * released with {@link MemcgTree.exit}, are ignored.
    */
   uncharge(mm: MmId, kind: ChargeKind, bytes: number): void {
     const k = kindIndex(kind);
@@ -363,6 +264,7 @@ export class MemcgTree implements Charger {
     if (bytes === 0) return;
     task.charged[k]! -= bytes;
     this.unaccount(task.cg, k, bytes);
+    if (this.dead.size > 0) this.dropIfDeadAndEmpty(mm);
     // memcg1_oom_recover(): an uncharge wakes tasks stalled in this cgroup or above.
     if (this.stalled.size > 0) this.wakeStalled(task.cg, true);
   }
@@ -376,53 +278,8 @@ export class MemcgTree implements Charger {
    */
   read(path: string, file: string): string {
     const cg = this.get(path);
-    this.checkFile(file, this.version === 'v2' ? V2_FILES : V1_FILES);
-    if (this.version === 'v2') {
-      switch (file) {
-        case 'memory.current':
-          return `${cg.usage}\n`;
-        case 'memory.min':
-          return `${formatLimitV2(cg.min)}\n`;
-        case 'memory.low':
-          return `${formatLimitV2(cg.low)}\n`;
-        case 'memory.high':
-          return `${formatLimitV2(cg.high)}\n`;
-        case 'memory.max':
-          return `${formatLimitV2(cg.max)}\n`;
-        case 'memory.peak':
-          return `${cg.watermark}\n`;
-        case 'memory.events':
-          return renderMemoryEvents(cg.events);
-        case 'memory.events.local':
-          return renderMemoryEvents(cg.eventsLocal);
-        default:
-          return renderMemoryStatV2(cg);
-      }
-    }
-    switch (file) {
-      case 'memory.usage_in_bytes':
-        return `${cg.usage}\n`;
-      case 'memory.max_usage_in_bytes':
-        return `${cg.watermark}\n`;
-      case 'memory.limit_in_bytes':
-        return `${formatLimitV1(cg.max)}\n`;
-      case 'memory.failcnt':
-        return `${cg.failcnt}\n`;
-      case 'memory.kmem.usage_in_bytes':
-        return `${cg.kmem}\n`;
-      case 'memory.kmem.max_usage_in_bytes':
-        return `${cg.kmemWatermark}\n`;
-      case 'memory.kmem.limit_in_bytes':
-        return `${formatLimitV1(Infinity)}\n`;
-      case 'memory.kmem.failcnt':
-        return '0\n';
-      case 'memory.oom_control':
-        return `oom_kill_disable ${cg.oomKillDisable ? 1 : 0}\nunder_oom ${this.underOom(cg) ? 1 : 0}\noom_kill ${cg.events[MEMCG_OOM_KILL]}\n`;
-      case 'memory.use_hierarchy':
-        return '1\n';
-      default:
-        return renderMemoryStatV1(cg);
-    }
+    checkFile(file, this.version);
+    return readFile(cg, file, this.version, this.underOom(cg));
   }
 
   /**
@@ -434,9 +291,8 @@ export class MemcgTree implements Charger {
    */
   write(path: string, file: string, text: string): void {
     const cg = this.get(path);
-    const writable: readonly string[] = this.version === 'v2' ? V2_WRITABLE : V1_WRITABLE;
-    if (!writable.includes(file)) {
-      this.checkFile(file, this.version === 'v2' ? V2_FILES : V1_FILES);
+    if (!writableOf(this.version).includes(file)) {
+      checkFile(file, this.version);
       fail(MemcgErrorCode.ReadOnly, `${file} is read-only`, { path, file });
     }
     if (cg.isRoot) fail(MemcgErrorCode.RootLimit, `cannot write ${file} of the root cgroup`, { path, file });
@@ -457,38 +313,7 @@ export class MemcgTree implements Charger {
    */
   metrics(path: string): MetricSnapshot {
     const cg = this.get(path);
-    const s = cg.stat;
-    const stat = {
-      'memory.stat.anon': s[KIND_ANON]!,
-      'memory.stat.file': s[KIND_FILE]!,
-      'memory.stat.kernel': kernelBytes(s),
-      'memory.stat.pagetables': s[KIND_PAGETABLES]!,
-      'memory.stat.sec_pagetables': s[KIND_SEC_PAGETABLES]!,
-    };
-    if (this.version === 'v2') {
-      const out: MetricSnapshot = {
-        'memory.current': cg.usage,
-        'memory.max': cg.max,
-        'memory.high': cg.high,
-        'memory.low': cg.low,
-        'memory.min': cg.min,
-        'memory.peak': cg.watermark,
-        ...stat,
-      };
-      for (const i of [0, 1, 2, 3, 4]) out[`memory.events.${MEMORY_EVENT_NAMES[i]}`] = cg.events[i]!;
-      out['memcg.throttled_ns'] = cg.throttledNs;
-      return out;
-    }
-    return {
-      'memory.usage_in_bytes': cg.usage,
-      'memory.max_usage_in_bytes': cg.watermark,
-      'memory.limit_in_bytes': cg.max,
-      'memory.failcnt': cg.failcnt,
-      'memory.kmem.usage_in_bytes': cg.kmem,
-      ...stat,
-      'memory.oom_control.under_oom': this.underOom(cg) ? 1 : 0,
-      'memory.oom_control.oom_kill': cg.events[MEMCG_OOM_KILL]!,
-    };
+    return cgroupMetrics(cg, this.version, this.underOom(cg));
   }
 
   /** {@link MemcgTree.metrics} of every cgroup, by path (the report's `"cgroups"` object). */
@@ -520,14 +345,6 @@ export class MemcgTree implements Charger {
     }
   }
 
-  private checkFile(file: string, files: readonly string[]): void {
-    if (!files.includes(file)) {
-      const other = this.version === 'v2' ? V1_FILES : V2_FILES;
-      const hint = (other as readonly string[]).includes(file) ? ` (a cgroup ${this.version === 'v2' ? 'v1' : 'v2'} file)` : '';
-      fail(CoreErrorCode.UnknownKey, `unknown ${this.version} file ${show(file)}${hint}; expected one of ${files.join(', ')}`, { key: file });
-    }
-  }
-
   private checkBytes(bytes: number): void {
     if (!Number.isSafeInteger(bytes) || bytes < 0) fail(CoreErrorCode.NotAnInteger, `charge size must be a non-negative integer number of bytes, got ${show(bytes)}`, { value: bytes });
     if (bytes % PAGE_SIZE !== 0) fail(CoreErrorCode.Unaligned, `charge size ${show(bytes)} is not a whole number of 4 KiB pages`, { value: bytes });
@@ -542,20 +359,6 @@ export class MemcgTree implements Charger {
     this.tasks.set(mm, task);
     cg.mms.add(mm);
     return task;
-  }
-
-  /** Validates one setting from {@link CgroupOptions.limits}; returns the parsed value. */
-  private parseSetting(file: string, value: LimitInput | boolean): number | boolean {
-    const writable: readonly string[] = this.version === 'v2' ? V2_WRITABLE : V1_WRITABLE;
-    if (!writable.includes(file) || file === 'memory.max_usage_in_bytes' || file === 'memory.failcnt') {
-      fail(CoreErrorCode.UnknownKey, `unknown ${this.version} limit ${show(file)}; expected one of ${writable.filter((f) => f !== 'memory.max_usage_in_bytes' && f !== 'memory.failcnt').join(', ')}`, { key: file });
-    }
-    if (file === 'memory.oom_control') {
-      if (typeof value === 'boolean') return value;
-      return parseOomControl(String(value));
-    }
-    if (typeof value === 'boolean') return fail(MemcgErrorCode.BadLimit, `${file} ${show(value)} is not a limit`, { value });
-    return parseLimit(value, this.version, file);
   }
 
   /** Applies a validated setting, with the kernel's side effects (reclaim, OOM, EBUSY). */
@@ -785,8 +588,19 @@ export class MemcgTree implements Charger {
     } finally {
       this.reclaimDepth--;
     }
-    this.release(chosen);
+    // The victim's pages are uncharged as its teardown frees them; pages it still shares
+    // (e.g. with a forked child) stay charged to it until they are freed.
+    this.dropIfDeadAndEmpty(chosen);
     return chosen;
+  }
+
+  /** Forgets a killed task once nothing is charged to it any more (it stays killed). */
+  private dropIfDeadAndEmpty(mm: MmId): void {
+    const task = this.tasks.get(mm);
+    if (!task || !this.dead.has(mm)) return;
+    for (let k = 0; k < NR_CHARGE_KINDS; k++) if (task.charged[k]! > 0) return;
+    task.cg.mms.delete(mm);
+    this.tasks.delete(mm);
   }
 
   /** Uncharges everything `mm` still holds and detaches it. */
@@ -877,11 +691,3 @@ export class MemcgTree implements Charger {
     return reclaimed;
   }
 }
-
-/** memory.oom_control accepts 0 or 1 (memcg1_oom_control_write: EINVAL otherwise). */
-function parseOomControl(text: string): boolean {
-  const t = String(text).trim();
-  if (t !== '0' && t !== '1') fail(MemcgErrorCode.BadLimit, `memory.oom_control ${show(text)} must be 0 or 1`, { value: text });
-  return t === '1';
-}
-

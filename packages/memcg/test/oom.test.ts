@@ -98,4 +98,47 @@ describe('victim selection inside the cgroup', () => {
     expect(tree.isKilled(1)).toBe(false);
     expect(tree.tasksIn('/job')).toEqual([]);
   });
+
+  it('pages a victim still shares stay charged to it until they are freed', () => {
+    const { tree, host } = setup();
+    host.spawn(1, '/job');
+    host.spawn(2, '/job');
+    expect(host.charge(1, 'anon', 40 * MiB)).toBe(true);
+    expect(host.charge(2, 'anon', 16 * MiB)).toBe(true);
+    // Teardown of task 1 frees all but 4 MiB, which a forked child still maps.
+    host.oomKill = (mm) => {
+      tree.uncharge(mm, 'anon', tree.chargedBy(mm, 'anon') - 4 * MiB);
+      host.procs.delete(mm);
+      host.killed.push(mm);
+    };
+    expect(host.charge(2, 'anon', 16 * MiB)).toBe(true);
+    expect(host.killed).toEqual([1]);
+    expect(tree.metrics('/job')['memory.current']).toBe(36 * MiB);
+    expect(tree.tasksIn('/job')).toEqual([1, 2]);
+    expect(() => tree.remove('/job')).toThrow(/E_CGROUP_NOT_EMPTY/);
+    // The child frees them later: the charge goes, and so does the dead task.
+    tree.uncharge(1, 'anon', 4 * MiB);
+    expect(tree.metrics('/job')['memory.current']).toBe(32 * MiB);
+    expect(tree.tasksIn('/job')).toEqual([2]);
+    expect(tree.charge(1, 'anon', PAGE_SIZE)).toBe(false);
+  });
+
+  it('an OOM host that frees nothing cannot make the killer loop: each task dies once, then the charge fails', () => {
+    const { tree, host } = setup();
+    host.oomKill = (mm) => {
+      host.procs.delete(mm);
+      host.killed.push(mm);
+    };
+    host.spawn(1, '/job');
+    host.spawn(2, '/job');
+    expect(host.charge(1, 'anon', 32 * MiB)).toBe(true);
+    expect(host.charge(2, 'anon', 32 * MiB)).toBe(true);
+    expect(host.charge(2, 'anon', PAGE_SIZE)).toBe(false);
+    expect(host.killed).toEqual([2]);
+    tree.create('/job/y');
+    host.spawn(3, '/job/y');
+    expect(host.charge(3, 'anon', PAGE_SIZE)).toBe(false);
+    expect(host.killed).toEqual([2, 1, 3]);
+    expect(tree.events.map((e) => e.type)).toEqual(['oom_kill', 'oom_kill', 'oom_kill']);
+  });
 });

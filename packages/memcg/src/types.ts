@@ -1,0 +1,96 @@
+import type { MmId, OomHost, Reclaimer, SimClock } from '@kmodel/core';
+import type { HighDelayPolicy } from './high-delay.js';
+import type { CgroupVersion, LimitInput } from './limits.js';
+
+/** Tunables of the model that the kernel fixes at build time or leaves to heuristics. */
+export interface MemcgPolicy {
+  /** CONFIG_HZ: the unit of the memory.high penalty (jiffies). Default 250, the reference machine's. */
+  hz: number;
+  /** Reclaim attempts without progress before a memory.max OOM (MAX_RECLAIM_RETRIES = 16). */
+  maxReclaimRetries: number;
+  /** Pages charged between two runs of the memory.high handler (MEMCG_CHARGE_BATCH = 64). */
+  chargeBatchPages: number;
+  /** The memory.high penalty in jiffies; default the kernel's `calculateHighDelay`. */
+  highDelay: HighDelayPolicy;
+}
+
+/** Options of a `MemcgTree`. */
+export interface MemcgTreeOptions {
+  /** The interface of the hierarchy: `'v2'` (unified, default) or `'v1'` (legacy memory controller). */
+  version?: CgroupVersion;
+  /** Asked for room before OOM and by memory.high; default frees nothing. */
+  reclaimer?: Reclaimer;
+  /** The tasks the OOM killer picks from; without one, a cgroup OOM cannot kill and the charge fails. */
+  oomHost?: OomHost;
+  /** Advanced by memory.high throttling delays and read for event times. */
+  clock?: SimClock;
+  policy?: Partial<MemcgPolicy>;
+}
+
+/** Limits and settings accepted by `MemcgTree.create`, by file name. */
+export type CgroupLimits = Partial<Record<string, LimitInput | boolean>>;
+
+/** Options of `MemcgTree.create`. */
+export interface CgroupOptions {
+  /** Must equal the hierarchy's version when given (a check for callers that pass it along). */
+  version?: CgroupVersion;
+  /**
+   * Initial settings by file name: v2 `memory.max`, `memory.high`, `memory.low`, `memory.min`;
+   * v1 `memory.limit_in_bytes`, `memory.kmem.limit_in_bytes` (accepted, no effect, as in 6.18)
+   * and `memory.oom_control` (true or 1: OOM killer disabled).
+   */
+  limits?: CgroupLimits;
+}
+
+/** The OOM killer killed a task (oom_kill_process). Sizes are the victim's just before the kill. */
+export interface OomKillEvent {
+  type: 'oom_kill';
+  time_ns: number;
+  /** The cgroup whose limit was hit (oom_memcg). */
+  cgroup: string;
+  /** The victim's cgroup (task_memcg). */
+  task_memcg: string;
+  /** The victim. */
+  mm: MmId;
+  /** The task that was charging when the OOM happened, or null for an OOM from a limit write. */
+  trigger_mm: MmId | null;
+  rss_pages: number;
+  /** RSS in kB, as VmRSS. */
+  VmRSS: number;
+  pgtables_bytes: number;
+  /** Page tables in kB, as VmPTE and the kernel's "pgtables:" in the kill message. */
+  VmPTE: number;
+  swapents: number;
+  oom_score_adj: number;
+  /** oom_badness() of the victim. */
+  points: number;
+  /** The OOM domain's size in pages (mem_cgroup_get_max). */
+  totalpages: number;
+}
+
+/** cgroup v1 with the OOM killer disabled: a charging task waits in mem_cgroup_oom_synchronize. */
+export interface OomStallEvent {
+  type: 'oom_stall';
+  time_ns: number;
+  cgroup: string;
+  mm: MmId;
+}
+
+/** An OOM with nothing to kill (every task exempt, or no OomHost): the charge fails. */
+export interface OomNoVictimEvent {
+  type: 'oom_no_victim';
+  time_ns: number;
+  cgroup: string;
+  trigger_mm: MmId | null;
+}
+
+/** What a `MemcgTree` records in its `events`. */
+export type MemcgEvent = OomKillEvent | OomStallEvent | OomNoVictimEvent;
+
+/** A task stalled under a v1 cgroup with oom_kill_disable (reported as `under_oom`). */
+export interface OomStall {
+  mm: MmId;
+  cgroup: string;
+  since_ns: number;
+}
+
