@@ -16,6 +16,7 @@ export {
   layoutSizes,
   normalizeRamRanges,
   pageOffsetVpn,
+  ramRangesExcluding,
   splitMemRange,
 } from './layout.js';
 export type { DirectMapSizes, LayoutSegment, RamRange } from './layout.js';

@@ -138,3 +138,20 @@ export function layoutSizes(segs: readonly LayoutSegment[]): DirectMapSizes {
   }
   return out;
 }
+
+/**
+ * RAM ranges of a physical map given as [0, endPfn) minus holes (e820 gaps), e.g. from a
+ * page allocator's memory layout. Holes may overlap or touch; the result is normalized.
+ */
+export function ramRangesExcluding(endPfn: Pfn, holes: readonly RamRange[]): RamRange[] {
+  const sorted = [...holes].filter((h) => h.end > h.start).sort((a, b) => a.start - b.start);
+  const out: RamRange[] = [];
+  let pos = 0;
+  for (const h of sorted) {
+    if (h.start > pos) out.push({ start: pos, end: Math.min(h.start, endPfn) });
+    pos = Math.max(pos, h.end);
+    if (pos >= endPfn) break;
+  }
+  if (pos < endPfn) out.push({ start: pos, end: endPfn });
+  return normalizeRamRanges(out.filter((r) => r.end > r.start));
+}
