@@ -94,12 +94,27 @@ export class MemcgTree implements Charger {
     }
     if (this.byPath.has(path)) fail(MemcgErrorCode.Exists, `cgroup ${show(path)} already exists`, { path });
     const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
-    const parent = this.byPath.get(parentPath) ?? fail(MemcgErrorCode.NoCgroup, `cannot create ${show(path)}: parent cgroup ${show(parentPath)} does not exist`, { path });
-    const settings = Object.entries(options.limits ?? {}).map(([file, value]) => [file, parseSetting(file, value as LimitInput | boolean, this.version)] as const);
+    if (!this.byPath.has(parentPath) && !options.parents) {
+      fail(MemcgErrorCode.NoCgroup, `cannot create ${show(path)}: parent cgroup ${show(parentPath)} does not exist (pass parents: true to create it)`, { path });
+    }
+    const settings = Object.entries(options.limits ?? {})
+      .filter(([, value]) => value !== undefined)
+      .map(([file, value]) => [file, parseSetting(file, value as LimitInput | boolean, this.version)] as const);
+    const parent = this.byPath.get(parentPath) ?? this.mkdirParents(parentPath);
     const cg = new MemCgroup(path, parent);
     parent.children.push(cg);
     this.byPath.set(path, cg);
     for (const [file, value] of settings) this.applySetting(cg, file, value);
+  }
+
+  /** mkdir -p of a validated path whose cgroup does not exist yet. */
+  private mkdirParents(path: string): MemCgroup {
+    const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
+    const parent = this.byPath.get(parentPath) ?? this.mkdirParents(parentPath);
+    const cg = new MemCgroup(path, parent);
+    parent.children.push(cg);
+    this.byPath.set(path, cg);
+    return cg;
   }
 
   /** rmdir: removes an empty cgroup (no children, no tasks). Throws E_CGROUP_NOT_EMPTY otherwise. */

@@ -127,4 +127,18 @@ describe('cgroup v1 versus v2', () => {
     expect(v1.read('/x', 'memory.kmem.limit_in_bytes')).toBe('9223372036854771712\n');
     expect(v1.read('/x', 'memory.use_hierarchy')).toBe('1\n');
   });
+
+  it('create with parents: true makes missing ancestors; undefined settings are skipped', () => {
+    const tree = new MemcgTree({ version: 'v2' });
+    expect(() => tree.create('/a/b/c')).toThrow(/E_NO_CGROUP/);
+    expect(tree.paths()).toEqual(['/']);
+    tree.create('/a/b/c', { parents: true, limits: { 'memory.max': '64MiB', 'memory.high': undefined } });
+    expect(tree.paths()).toEqual(['/', '/a', '/a/b', '/a/b/c']);
+    expect(tree.read('/a/b/c', 'memory.max')).toBe(`${64 * MiB}\n`);
+    expect(tree.read('/a/b/c', 'memory.high')).toBe('max\n');
+    expect(tree.read('/a/b', 'memory.max')).toBe('max\n');
+    // A bad setting creates nothing, not even the parents.
+    expect(() => tree.create('/x/y', { parents: true, limits: { 'memory.max': '-1' } })).toThrow(/E_BAD_LIMIT/);
+    expect(tree.has('/x')).toBe(false);
+  });
 });
