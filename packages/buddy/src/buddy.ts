@@ -976,7 +976,8 @@ export class BuddyAllocator implements PageAllocator {
   /**
    * Unmapped allocations with empty unmapped lists: take a whole free pageblock (order >=
    * pageblock_order; Unmovable first, then the Unmovable fallbacks, smallest order first so
-   * 4 MiB blocks survive), remove it from the direct map one pageblock per call, and retype it
+   * 4 MiB blocks survive), split it down to what the request needs (one pageblock unless the
+   * request is order 10), remove that from the direct map one pageblock per call, and retype it
    * Unmovable|Unmapped. The block leaves the free lists before the direct map is asked, so a
    * DirectMapControl that allocates page tables cannot be handed the same pages.
    */
@@ -986,19 +987,23 @@ export class BuddyAllocator implements PageAllocator {
       for (const src of sources) {
         const pfn = this.head[(z * NR_FT + src) * NR_ORD + o]!;
         if (pfn < 0) continue;
+        // Convert only what the request needs: split a larger block down to `target` first,
+        // leaving the upper halves on their mapped lists.
+        const target = Math.max(order, PAGEBLOCK_ORDER);
         this.delFree(pfn, z, src, o);
-        const nPb = 1 << (o - PAGEBLOCK_ORDER);
+        this.expand(pfn, z, target, o, src);
+        const nPb = 1 << (target - PAGEBLOCK_ORDER);
         let done = 0;
         while (done < nPb && this.directMap.removeRange(pfn + done * PB_PAGES, PB_PAGES)) done++;
         if (done < nPb) {
           for (let i = 0; i < done; i++) this.directMap.restoreRange(pfn + i * PB_PAGES, PB_PAGES);
           this.nUnmapFailures++;
-          this.freeOneBlock(pfn, o, z, false);
+          this.freeOneBlock(pfn, target, z, false);
           return -1;
         }
-        this.changePageblockRange(pfn, o, FT_UU);
+        this.changePageblockRange(pfn, target, FT_UU);
         this.nUnmapped += nPb;
-        this.expand(pfn, z, order, o, FT_UU);
+        this.expand(pfn, z, order, target, FT_UU);
         return pfn;
       }
     }
@@ -1010,12 +1015,14 @@ export class BuddyAllocator implements PageAllocator {
     for (let o = Math.max(order, PAGEBLOCK_ORDER); o < NR_ORD; o++) {
       const pfn = this.head[(z * NR_FT + FT_UU) * NR_ORD + o]!;
       if (pfn < 0) continue;
+      const target = Math.max(order, PAGEBLOCK_ORDER);
       this.delFree(pfn, z, FT_UU, o);
-      const nPb = 1 << (o - PAGEBLOCK_ORDER);
+      this.expand(pfn, z, target, o, FT_UU);
+      const nPb = 1 << (target - PAGEBLOCK_ORDER);
       for (let i = 0; i < nPb; i++) this.directMap.restoreRange(pfn + i * PB_PAGES, PB_PAGES);
-      this.changePageblockRange(pfn, o, ft);
+      this.changePageblockRange(pfn, target, ft);
       this.nRemapped += nPb;
-      this.expand(pfn, z, order, o, ft);
+      this.expand(pfn, z, order, target, ft);
       return pfn;
     }
     return -1;
