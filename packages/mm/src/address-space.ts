@@ -66,7 +66,7 @@ import type { MmHooks, ZapCause } from './hooks.js';
 import { MmapLock } from './mmap-lock.js';
 import { resolveProfile } from './profile.js';
 import type { KernelProfile, ProfileName } from './profile.js';
-import { Vma, VmaList, canMerge } from './vma.js';
+import { Vma, VmaList, anonCompatible, canMerge } from './vma.js';
 import type { VmaInfo } from './vma.js';
 
 /** /sys/kernel/mm/transparent_hugepage/enabled. */
@@ -836,7 +836,7 @@ export class AddressSpace {
     const prev = i > 0 ? this.vmaList.list[i - 1]! : null;
     const next = this.vmaList.list[i] ?? null;
     const mergePrev = prev !== null && canMerge(prev, vma);
-    const mergeNext = next !== null && canMerge(vma, next) && (!mergePrev || canMerge(prev!, next));
+    const mergeNext = next !== null && canMerge(vma, next) && (!mergePrev || anonCompatible(prev!, next));
     if (!mergePrev && !mergeNext && this.vmaList.length >= this.maxMapCount) {
       this.mmapLock.exitWrite(lockStart);
       fail(E.MapCount, `mmap would exceed vm.max_map_count (${this.maxMapCount}) areas`, { errno: 'ENOMEM' });
@@ -925,12 +925,11 @@ export class AddressSpace {
 
   /**
    * __split_vma at `at` for the VMA at `index`; huge PMDs that the new boundary cuts are split
-   * (vma_adjust_trans_huge). Throws E_MAP_COUNT before changing anything when the limit is hit.
+   * (vma_adjust_trans_huge). Callers check vm.max_map_count first (split_vma does for
+   * mprotect / madvise; munmap checks only a split in the middle of one area).
    */
   private splitVmaAt(index: number, at: Vpn): void {
     const v = this.vmaList.list[index]!;
-    if (this.vmaList.length >= this.maxMapCount)
-      fail(E.MapCount, `splitting the area at vpn ${show(at)} would exceed vm.max_map_count (${this.maxMapCount})`, { errno: 'ENOMEM' });
     if (this.mayHaveHuge && at % PMD_PAGES !== 0) this.splitIfHuge(at);
     const tail = new Vma(at, v.end, v.flags, v.anonVma);
     v.end = at;

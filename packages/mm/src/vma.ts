@@ -48,7 +48,12 @@ export interface VmaInfo {
  * areas touch, their flags are equal, and their anon_vmas are equal or one is missing.
  */
 export function canMerge(a: Vma, b: Vma): boolean {
-  return a.end === b.start && a.flags === b.flags && (a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma);
+  return a.end === b.start && a.flags === b.flags && anonCompatible(a, b);
+}
+
+/** is_mergeable_anon_vma: equal anon_vmas, or one of them missing. */
+export function anonCompatible(a: Vma, b: Vma): boolean {
+  return a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma;
 }
 
 /**
