@@ -29,13 +29,13 @@ export class CurrentMm {
 }
 
 /**
- * A {@link PageAllocator} decorator that charges accounted allocations to memory cgroups, as
+ * A `PageAllocator` decorator that charges accounted allocations to memory cgroups, as
  * __alloc_pages() does with __memcg_kmem_charge_page(): an allocation whose GFP mask has
  * __GFP_ACCOUNT is made first, then charged (2^order pages) to the current task's cgroup as
  * {@link CurrentMm.kind}; if the charge fails the pages are freed again and the allocation
  * returns null. Freeing the block uncharges it.
  *
- * Use either this decorator or explicit {@link Charger.charge} calls for a given allocation,
+ * Use either this decorator or explicit `Charger.charge` calls for a given allocation,
  * never both, or the pages are charged twice.
  */
 export class AccountingAllocator implements PageAllocator {
@@ -51,6 +51,7 @@ export class AccountingAllocator implements PageAllocator {
     this.current = current;
   }
 
+  /** alloc_pages() on the inner allocator, then the memcg charge for __GFP_ACCOUNT; null if either fails. */
   allocPages(gfp: number, order: number): Pfn | null {
     const pfn = this.inner.allocPages(gfp, order);
     if (pfn === null) return null;
@@ -65,6 +66,7 @@ export class AccountingAllocator implements PageAllocator {
     return pfn;
   }
 
+  /** __free_pages() on the inner allocator, uncharging the block if it was charged. */
   freePages(pfn: Pfn, order: number): void {
     const packed = this.charged.get(pfn);
     this.inner.freePages(pfn, order);
@@ -73,10 +75,12 @@ export class AccountingAllocator implements PageAllocator {
     this.charger.uncharge(Math.floor(packed / 8), CHARGE_KINDS[packed % 8]!, PAGE_SIZE * 2 ** order);
   }
 
+  /** The inner allocator's managed pages. */
   managedPages(): number {
     return this.inner.managedPages();
   }
 
+  /** The inner allocator's free pages. */
   nrFreePages(): number {
     return this.inner.nrFreePages();
   }

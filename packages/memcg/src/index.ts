@@ -13,7 +13,7 @@ export { PAGE_COUNTER_MAX, V1_UNLIMITED_TEXT, memparse, parseLimit, parseLimitTe
 export type { CgroupVersion, LimitInput } from './limits.js';
 export { OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX, oomBadness } from './oom.js';
 export {
-  DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage,
+  DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_DELAY_PRECISION_SHIFT, MEMCG_DELAY_SCALING_SHIFT, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage,
 } from './high-delay.js';
 export type { HighDelayPolicy } from './high-delay.js';
 export { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from './render.js';

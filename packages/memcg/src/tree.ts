@@ -23,15 +23,15 @@ interface TaskState {
 const PATH_RE = /^\/(?:[^/\s]+(?:\/[^/\s]+)*)?$/;
 
 /**
- * A hierarchy of memory cgroups and the {@link Charger} that charges address spaces to them.
+ * A hierarchy of memory cgroups and the `Charger` that charges address spaces to them.
  *
  * Every address space (mm) belongs to one cgroup (the root until {@link MemcgTree.attach});
  * a charge adds to the cgroup and every ancestor (page_counter_try_charge) and fails at the
  * lowest one whose limit it would pass. Then, as try_charge_memcg() does: a `max` event,
- * reclaim through the {@link Reclaimer} (honouring memory.min / memory.low), retries, and
+ * reclaim through the `Reclaimer` (honouring memory.min / memory.low), retries, and
  * finally the OOM killer inside that cgroup, which kills the task with the highest
  * {@link oomBadness} (RSS + swap + page tables). memory.high throttles (reclaim, then a
- * simulated sleep on the {@link SimClock}) and never kills. On v1 with `oom_kill_disable` the
+ * simulated sleep on the `SimClock`) and never kills. On v1 with `oom_kill_disable` the
  * charging task stalls instead.
  *
  * Charges are whole pages (multiples of 4096 bytes). memory.stat `kernel` includes page tables.
