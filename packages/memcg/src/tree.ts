@@ -429,8 +429,8 @@ export class MemcgTree implements Charger {
         if (!cg.oomKillDisable) this.wakeStalled(cg, false);
         return;
       case 'memory.max_usage_in_bytes':
+        // mem_cgroup_reset(RES_MAX_USAGE): any write resets the watermark to the usage.
         cg.watermark = cg.usage;
-        cg.kmemWatermark = cg.kmem;
         return;
       case 'memory.failcnt':
         cg.failcnt = 0;

@@ -156,4 +156,21 @@ describe('a 64 MiB cgroup against a process reading one byte per 2 MiB', () => {
     expect(host.procs.size + kills.length).toBe(20);
     expect(tree.metrics('/jobs')['memory.current']).toBeLessThanOrEqual(64 * MiB);
   });
+
+  it('is deterministic: the same run gives identical events and files', () => {
+    const run = () => {
+      const clock = new SimClock();
+      const tree = new MemcgTree({ version: 'v2', clock });
+      tree.create('/jobs', { limits: { 'memory.max': '32M', 'memory.high': '24M' } });
+      const host = new FakeProcesses(tree);
+      for (let mm = 1; mm <= 6; mm++) {
+        host.spawn(mm, '/jobs', mm * 10);
+        host.readEvery2MiB(mm, 5 * GiB);
+      }
+      return JSON.stringify({ events: tree.events, stat: tree.read('/jobs', 'memory.stat'), ev: tree.read('/jobs', 'memory.events'), now: clock.now });
+    };
+    const a = run();
+    expect(a).toContain('oom_kill');
+    expect(run()).toBe(a);
+  });
 });
