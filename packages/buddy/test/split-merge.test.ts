@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GFP_KERNEL, GFP_HIGHUSER_MOVABLE, MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, ZONE_NORMAL } from '@kmodel/core';
+import { __GFP_RECLAIMABLE, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, ZONE_NORMAL } from '@kmodel/core';
 import { BuddyAllocator } from '@kmodel/buddy';
 import { freeRow, oneZone } from './helpers.js';
 
@@ -71,6 +71,21 @@ describe('split and merge', () => {
     expect(b.pageblockMigratetype(u ^ 512)).toBe(MIGRATE_UNMOVABLE);
     b.freePages(u, 9);
     expect(b.nrFreeBlocks(ZONE_NORMAL, MIGRATE_UNMOVABLE, 10)).toBe(1);
+    b.checkInvariants();
+  });
+
+  it('merging two pageblocks of different mergeable types gives the buddy the freed block type', () => {
+    const b = oneZone(1024);
+    for (let i = 0; i < 512; i++) expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)).toBe(i);
+    // A reclaimable order-9 request claims the free pageblock [512, 1024).
+    expect(b.allocPages(GFP_KERNEL | __GFP_RECLAIMABLE, 9)).toBe(512);
+    expect(b.pageblockMigratetype(512)).toBe(MIGRATE_RECLAIMABLE);
+    b.freePages(512, 9);
+    expect(b.nrFreeBlocks(ZONE_NORMAL, MIGRATE_RECLAIMABLE, 9)).toBe(1);
+    for (let i = 0; i < 512; i++) b.freePages(i, 0);
+    // The movable half merges with its reclaimable buddy; the whole block is now Movable.
+    expect(b.nrFreeBlocks(ZONE_NORMAL, MIGRATE_MOVABLE, 10)).toBe(1);
+    expect(b.pageblockMigratetype(512)).toBe(MIGRATE_MOVABLE);
     b.checkInvariants();
   });
 });
