@@ -37,6 +37,7 @@ import {
 import { BuddyErrorCode } from './errors.js';
 import { FALLBACKS, FT_UNMOVABLE_UNMAPPED, NR_FREETYPE_IDXS, migratetypeIsMergeable } from './freetype.js';
 import { validateLayout, x86Layout, type MemoryLayout, type PfnRange, type ZoneSpan } from './layout.js';
+import { buddyinfo, contigPageInfo, fragmentationIndexOf, pagetypeinfo, unusableIndexOf } from './views.js';
 import {
   calculateMinFreeKbytes,
   DEFAULT_LOWMEM_RESERVE_RATIO,
@@ -567,6 +568,31 @@ export class BuddyAllocator implements PageAllocator {
       MemTotal: this.totalManaged * 4,
       MemFree: free * 4,
     };
+  }
+
+  /** The text of /proc/buddyinfo for this allocator (see {@link buddyinfo}). */
+  buddyinfo(): string {
+    return buddyinfo(this);
+  }
+
+  /** The text of /proc/pagetypeinfo for this allocator (see {@link pagetypeinfo}). */
+  pagetypeinfo(): string {
+    return pagetypeinfo(this);
+  }
+
+  /** The zone's fragmentation index for `order`, in thousandths (mm/vmstat.c __fragmentation_index; -1000 = would succeed). */
+  fragmentationIndex(zone: ZoneType, order: number): number {
+    return fragmentationIndexOf(contigPageInfo(this, zone, order), order);
+  }
+
+  /** The zone's unusable free index for `order`, in thousandths (mm/vmstat.c unusable_free_index). */
+  unusableIndex(zone: ZoneType, order: number): number {
+    return unusableIndexOf(contigPageInfo(this, zone, order), order);
+  }
+
+  /** extfrag_index for every order of a zone (the `extfrag_index` metric), in thousandths. */
+  extfragIndex(zone: ZoneType): number[] {
+    return Array.from({ length: NR_ORD }, (_, o) => this.fragmentationIndex(zone, o));
   }
 
   /** drain_all_pages(): returns every pcp page of every CPU to the buddy lists. */

@@ -113,6 +113,10 @@ describe('fragmentation and unusable index (mm/vmstat.c)', () => {
     expect(extfragIndexText(b)).toBe(
       'Node 0, zone   Normal -1.000  0.499  0.749  0.874  0.936  0.967  0.983  0.991  0.995  0.997  0.998 \n',
     );
+    expect(b.fragmentationIndex(ZONE_NORMAL, 3)).toBe(874);
+    expect(b.unusableIndex(ZONE_NORMAL, 1)).toBe(1000);
+    expect(b.extfragIndex(ZONE_NORMAL)).toEqual([-1000, 499, 749, 874, 936, 967, 983, 991, 995, 997, 998]);
+    expect(b.buddyinfo()).toBe('Node 0, zone   Normal    512      0      0      0      0      0      0      0      0      0      0 \n');
     expect(unusableIndexText(b)).toBe('Node 0, zone   Normal  0.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000 \n');
   });
 });

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { BuddyAllocator } from '@kmodel/buddy';
+import {
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+  GFP_PGTABLE_KERNEL,
+  GFP_PGTABLE_USER,
+  GiB,
+  MiB,
+  ZONE_DMA32,
+  ZONE_MOVABLE,
+  ZONE_NORMAL,
+  __GFP_DMA,
+  __GFP_DMA32,
+  __GFP_UNMAPPED,
+  ZONE_DMA,
+  type DirectMapControl,
+} from '@kmodel/core';
+import { oneZone } from './helpers.js';
+
+describe('per-CPU page lists', () => {
+  it('refill a batch of 63 on the first order-0 allocation and keep freed pages', () => {
+    const b = new BuddyAllocator({ memory: 1 * GiB });
+    expect(b.zoneInfo(ZONE_DMA32).pcpBatch).toBe(63);
+    const free0 = b.nrFreePages();
+    const p = b.allocPages(GFP_PGTABLE_USER, 0)!;
+    expect(b.nrFreePages()).toBe(free0 - 63);
+    expect(b.pcpPages()).toBe(62);
+    b.freePages(p, 0);
+    expect(b.pcpPages()).toBe(63);
+    // LIFO: the page just freed is the next one handed out.
+    expect(b.allocPages(GFP_PGTABLE_USER, 0)).toBe(p);
+    b.freePages(p, 0);
+    b.drainAllPages();
+    expect(b.pcpPages()).toBe(0);
+    expect(b.nrFreePages()).toBe(free0);
+    b.checkInvariants();
+  });
+
+  it('drain a batch to the buddy lists when the count reaches pcp->high', () => {
+    const b = new BuddyAllocator({ memory: 1 * GiB });
+    const { pcpHigh, pcpBatch } = b.zoneInfo(ZONE_DMA32);
+    const held: number[] = [];
+    for (let i = 0; i < pcpHigh + 100; i++) held.push(b.allocPages(GFP_KERNEL, 0)!);
+    b.drainAllPages();
+    for (let i = 0; i < pcpHigh - 1; i++) b.freePages(held[i]!, 0);
+    expect(b.pcpPages()).toBe(pcpHigh - 1);
+    b.freePages(held[pcpHigh - 1]!, 0);
+    // count reached high: free_pcppages_bulk freed one batch from the list tail.
+    expect(b.pcpPages()).toBe(pcpHigh - pcpBatch);
+    b.checkInvariants();
+  });
+
+  it('keep separate lists per CPU', () => {
+    const b = oneZone(8192, { pcp: true, nrCpus: 2 });
+    b.setCpu(0);
+    const a = b.allocPages(GFP_KERNEL, 0)!;
+    b.freePages(a, 0);
+    b.setCpu(1);
+    const c = b.allocPages(GFP_KERNEL, 0)!;
+    expect(c).not.toBe(a);
+    b.setCpu(0);
+    expect(b.allocPages(GFP_KERNEL, 0)).toBe(a);
+    b.checkInvariants();
+  });
+});
+
+describe('zones', () => {
+  it('ZONE_MOVABLE takes movable allocations first and never unmovable ones', () => {
+    const b = new BuddyAllocator({ memory: 6 * GiB, movable: 1 * GiB, pcp: false });
+    const mov = b.zoneInfo(ZONE_MOVABLE);
+    expect(mov.endPfn - mov.startPfn).toBe(262144);
+    expect(b.zoneInfo(ZONE_NORMAL).endPfn).toBe(mov.startPfn);
+    // The Movable zone's min watermark: managed/1024 clamped to [32, 128].
+    expect(mov.watermarks.min).toBe(128);
+    expect(b.zoneOf(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)!)).toBe(ZONE_MOVABLE);
+    expect(b.zoneOf(b.allocPages(GFP_PGTABLE_USER, 0)!)).toBe(ZONE_NORMAL);
+    expect(b.zoneOf(b.allocPages(GFP_KERNEL | __GFP_DMA32, 0)!)).toBe(ZONE_DMA32);
+    expect(b.zoneOf(b.allocPages(GFP_KERNEL | __GFP_DMA, 0)!)).toBe(ZONE_DMA);
+  });
+
+  it('spill to lower zones when the preferred one is at its watermark', () => {
+    const b = new BuddyAllocator({ memory: 4 * GiB + 64 * MiB, pcp: false });
+    const normal = b.zoneInfo(ZONE_NORMAL);
+    expect(normal.managed).toBe(((1024 + 64) * MiB) / 4096);
+    let inNormal = 0;
+    let p: number;
+    while (b.zoneOf((p = b.allocPages(GFP_PGTABLE_USER, 0)!)) === ZONE_NORMAL) inNormal++;
+    expect(b.zoneOf(p)).toBe(ZONE_DMA32);
+    // Normal stopped at its low watermark (fast path) and DMA32 took over.
+    expect(b.zoneInfo(ZONE_NORMAL).free).toBe(normal.watermarks.low);
+    expect(inNormal).toBe(normal.managed - normal.watermarks.low);
+  });
+});
+
+describe('a DirectMapControl that allocates page tables while removing a range', () => {
+  it('never receives pages of the pageblock being converted', () => {
+    let b!: BuddyAllocator;
+    const tables: number[] = [];
+    const dm: DirectMapControl = {
+      removeRange(pfn, nr) {
+        // Splitting a direct-map leaf needs a kernel page table.
+        const t = b.allocPages(GFP_PGTABLE_KERNEL, 0)!;
+        expect(t < pfn || t >= pfn + nr).toBe(true);
+        tables.push(t);
+        return true;
+      },
+      restoreRange() {},
+    };
+    b = oneZone(4096, { directMap: dm, pcp: true });
+    const u: number[] = [];
+    for (let i = 0; i < 1500; i++) u.push(b.allocPages(GFP_KERNEL | __GFP_UNMAPPED, 0)!);
+    expect(tables.length).toBe(b.counters()['buddy.unmapped_conversions']);
+    for (const p of u) expect(b.isPageblockUnmapped(p)).toBe(true);
+    for (const t of tables) expect(b.isPageblockUnmapped(t)).toBe(false);
+    b.checkInvariants();
+  });
+});
