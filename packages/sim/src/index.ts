@@ -23,3 +23,22 @@ export type { WorkOp, Workload } from './workload/ops.js';
 export { chunkedTouch, chunkedTouchOps, TOUCH_CHUNK } from './workload/ops.js';
 export { zeroPageAttack, allocatorChurn, vmBalloonMigration, sparseScan, traceWorkload } from './workload/stock.js';
 export { VERSION } from './version.js';
+export type { Machine, MachineSnapshot, ProcessMetrics, SimProcess } from './machine/types.js';
+export {
+  StockMachine,
+  buildScenarioMachine,
+  scenarioMachineConfig,
+  policyNames,
+  MachineErrorCode,
+  type MachineConfig,
+  type MachineParts,
+  type PolicyBinding,
+  type PolicyContext,
+  type PolicyFactory,
+} from './machine/build.js';
+export { MmProcess, ProcessErrorCode } from './machine/process.js';
+export { runScenario, runPolicy, processInstances, type RunOptions } from './run/run.js';
+export { replayTrace, statusRecords, formatReplay, REPLAY_CGROUP, type ReplayOptions, type ReplayRecord, type OomKillRecord } from './replay/replay.js';
+export { walkScenario, type WalkScenarioOptions } from './walk/scenario-walk.js';
+export { runCli } from './cli/program.js';
+export { ExitCode, type CliIo } from './cli/io.js';

@@ -1,0 +1,167 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseAddress, parseSize } from '@kmodel/core';
+import { KERNEL_PROFILES } from '../scenario/schema.js';
+import { loadScenario } from '../scenario/load.js';
+import { renderCsv } from '../report/csv.js';
+import { renderHtml } from '../report/html.js';
+import { reportJson } from '../report/json.js';
+import { renderTable } from '../report/table.js';
+import { runScenario } from '../run/run.js';
+import { parseTrace } from '../trace/index.js';
+import { replayTrace, formatReplay } from '../replay/replay.js';
+import { walkScenario } from '../walk/scenario-walk.js';
+import { formatWalk } from '../walk/walk.js';
+import { VERSION } from '../version.js';
+import { badInput, classifyError, ExitCode, type CliIo } from './io.js';
+import { progressBar } from './progress.js';
+import { validateCommand } from './validate.js';
+
+function sizeOption(value: string): number {
+  try {
+    return parseSize(/^\d+$/.test(value) ? Number(value) : value, 'size');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^E_[A-Z_]+: /, ''));
+  }
+}
+
+function profileOption(value: string): string {
+  if (!(KERNEL_PROFILES as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown profile "${value}"; expected one of ${KERNEL_PROFILES.join(', ')}`);
+  return value;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    return badInput(`cannot read ${what} ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+interface OutputOptions {
+  json?: boolean;
+  csv?: boolean;
+  html?: string;
+  hostTime?: boolean;
+}
+
+async function runAndReport(io: CliIo, file: string, policies: string[] | undefined, opts: OutputOptions): Promise<void> {
+  if (opts.json && opts.csv) badInput('--json and --csv both print to stdout; choose one');
+  const scenario = loadScenario(file);
+  const bar = progressBar(io);
+  let report;
+  try {
+    report = runScenario(scenario, { ...(policies ? { policies } : {}), scenarioPath: file, hostTime: Boolean(opts.hostTime), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+  } finally {
+    bar.stop();
+  }
+  if (opts.json) io.out(reportJson(report));
+  else if (opts.csv) io.out(renderCsv(report));
+  else io.out(renderTable(report));
+  if (opts.html) {
+    writeFileSync(opts.html, await renderHtml(report));
+    io.err(`HTML report written to ${opts.html}\n`);
+  }
+}
+
+function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print the report as JSON (the shape of shared metrics.md)')
+    .option('--csv', 'print the report as CSV: policy,metric,final,peak')
+    .option('--html <file>', 'write a self-contained HTML report with charts')
+    .option('--host-time', 'add host_ms (host wall time) to each run; omitted by default so output is deterministic');
+}
+
+/**
+ * The `kmodel` command line. Commands return through `io`; the promise resolves to the exit
+ * code (0 ok, 1 failure, 2 bad input). Never calls `process.exit`.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let code: ExitCode = ExitCode.Ok;
+  const program = new Command('kmodel')
+    .description('Model Linux page-table memory: run scenarios under reclaim policies, replay traces, walk page tables.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+
+  addOutputOptions(
+    program
+      .command('run')
+      .description('run a scenario under the policies it lists and print a summary table')
+      .argument('<scenario>', 'scenario file (YAML or JSON)'),
+  ).action(async (file: string, opts: OutputOptions) => runAndReport(io, file, undefined, opts));
+
+  addOutputOptions(
+    program
+      .command('compare')
+      .description('run a scenario with the same workload and seed under each policy, side by side')
+      .argument('<scenario>', 'scenario file (YAML or JSON)')
+      .requiredOption('--policy <list>', 'comma-separated policies, e.g. none,mainline,reclaim-path'),
+  ).action(async (file: string, opts: OutputOptions & { policy: string }) => {
+    const policies = opts.policy.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (policies.length === 0) badInput('--policy needs at least one policy name');
+    if (new Set(policies).size !== policies.length) badInput(`--policy lists a policy twice: ${opts.policy}`);
+    await runAndReport(io, file, policies, opts);
+  });
+
+  program
+    .command('replay')
+    .description('replay a trace (format v1) in the model and print one status record per status op')
+    .argument('<trace>', 'trace file (JSON Lines)')
+    .addOption(new Option('--profile <name>', `kernel profile (${KERNEL_PROFILES.join(', ')})`).default('linux-6.18').argParser(profileOption))
+    .option('--memory-max <size>', 'run inside a cgroup v2 with this memory.max', sizeOption)
+    .option('--cgroup-v1', 'use a cgroup v1 memory controller (with --limit)')
+    .option('--limit <size>', 'cgroup v1 memory.limit_in_bytes', sizeOption)
+    .option('--json', 'print JSON Lines (one record per line) instead of a table')
+    .action((file: string, opts: { profile: string; memoryMax?: number; cgroupV1?: boolean; limit?: number; json?: boolean }) => {
+      if (opts.memoryMax !== undefined && (opts.cgroupV1 || opts.limit !== undefined)) badInput('--memory-max is cgroup v2; --cgroup-v1 takes --limit instead');
+      if (opts.limit !== undefined && !opts.cgroupV1) badInput('--limit needs --cgroup-v1 (for cgroup v2 use --memory-max)');
+      if (opts.cgroupV1 && opts.limit === undefined) badInput('--cgroup-v1 needs --limit <size>');
+      const trace = parseTrace(readText(file, 'trace'), file);
+      const records = replayTrace(trace, {
+        profile: opts.profile as (typeof KERNEL_PROFILES)[number],
+        ...(opts.memoryMax !== undefined ? { memoryMax: opts.memoryMax } : {}),
+        ...(opts.limit !== undefined ? { cgroupV1Limit: opts.limit } : {}),
+      });
+      io.out(opts.json ? records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '') : formatReplay(records));
+    });
+
+  program
+    .command('walk')
+    .description('walk a virtual address through the page tables, level by level, with every entry decoded')
+    .argument('<address>', 'virtual address, "0x..."')
+    .option('--scenario <file>', 'run this scenario (its first policy) and walk in its first process; without it, a fresh process maps and writes the page at <address>')
+    .option('--process <name>', 'process to walk in (with --scenario)')
+    .option('--json', 'print the walk as JSON')
+    .action((addr: string, opts: { scenario?: string; process?: string; json?: boolean }) => {
+      const address = parseAddress(addr);
+      if (opts.process !== undefined && opts.scenario === undefined) badInput('--process needs --scenario');
+      const scenario = opts.scenario !== undefined ? loadScenario(opts.scenario) : undefined;
+      const walk = walkScenario(address, scenario, { ...(opts.process !== undefined ? { process: opts.process } : {}), ...(opts.scenario !== undefined ? { scenarioPath: opts.scenario } : {}) });
+      io.out(opts.json ? JSON.stringify(walk, null, 2) + '\n' : formatWalk(walk));
+    });
+
+  program
+    .command('validate')
+    .description('run traces on the live kernel and in the model, compare VmPTE and RssAnon deltas; exit 1 on any disagreement')
+    .argument('<traces...>', 'trace files (JSON Lines)')
+    .addOption(new Option('--profile <name>', `kernel profile of the model (${KERNEL_PROFILES.join(', ')})`).default('linux-6.18').argParser(profileOption))
+    .option('--json', 'print the comparison as JSON')
+    .action(async (files: string[], opts: { profile: string; json?: boolean }) => {
+      code = await validateCommand(io, files, { profile: opts.profile as (typeof KERNEL_PROFILES)[number], json: Boolean(opts.json) });
+    });
+
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; usage errors are bad input.
+      return e.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
+    }
+    const { code: c, message } = classifyError(e);
+    io.err(`kmodel: ${message}\n`);
+    return c;
+  }
+}

@@ -1,0 +1,129 @@
+import { GiB } from '@kmodel/core';
+import { StockMachine, type MachineParts } from '../machine/build.js';
+import type { KernelProfile } from '../scenario/schema.js';
+import type { StatusRecord, Trace } from '../trace/index.js';
+import { traceWorkload } from '../workload/stock.js';
+
+/** Options of {@link replayTrace}. */
+export interface ReplayOptions {
+  /** Kernel profile (default `linux-6.18`). */
+  readonly profile?: KernelProfile;
+  /** Replay inside a cgroup v2 with this `memory.max` (bytes). */
+  readonly memoryMax?: number;
+  /** Replay inside a cgroup v1 with this `memory.limit_in_bytes` (bytes). */
+  readonly cgroupV1Limit?: number;
+  /** Physical memory of the machine (default 24 GiB, like the reference machine). */
+  readonly ram?: number;
+  /** Layers to use instead of the stock ones. */
+  readonly parts?: MachineParts;
+}
+
+/** The record that ends a replay whose process was OOM-killed. */
+export interface OomKillRecord {
+  readonly event: 'oom_kill';
+  /** Label of the last status record before the kill ("" if none). */
+  readonly after: string;
+  readonly time_ns: number;
+  readonly cgroup: string;
+  /** The victim's sizes when it was killed, kB (`VmRSS`, `VmPTE`) and bytes. */
+  readonly VmRSS: number;
+  readonly VmPTE: number;
+  readonly pgtables_bytes: number;
+  readonly points: number;
+}
+
+/** What {@link replayTrace} returns: status records, possibly ended by one OOM-kill record. */
+export type ReplayRecord = StatusRecord | OomKillRecord;
+
+/** Name of the cgroup a limited replay runs in. */
+export const REPLAY_CGROUP = '/kmodel-replay';
+
+/**
+ * Replays a trace (format v1) in one process of a fresh stock machine and returns one status
+ * record per `status` op, with the fields of /proc/self/status and /proc/meminfo (kB) and then
+ * the table counters (`nr_ptes`, `nr_pmds`, `nr_puds`, `pgtables_bytes`, `reclaimable_pt_bytes`).
+ * With `memoryMax` (v2) or `cgroupV1Limit` (v1) the process runs in a limited cgroup and each
+ * record carries that cgroup's metrics; an OOM kill ends the replay with an
+ * {@link OomKillRecord}.
+ */
+export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRecord[] {
+  const v1 = options.cgroupV1Limit !== undefined;
+  const limited = v1 || options.memoryMax !== undefined;
+  const machine = new StockMachine(
+    {
+      ram: options.ram ?? 24 * GiB,
+      cpus: 2,
+      levels: 4,
+      profile: options.profile ?? 'linux-6.18',
+      costs: {},
+      cgroupVersion: v1 ? 1 : 2,
+      cgroups: limited ? [{ path: REPLAY_CGROUP, limits: v1 ? { 'memory.limit_in_bytes': options.cgroupV1Limit! } : { 'memory.max': options.memoryMax! } }] : [],
+      seed: 1,
+      policy: 'none',
+    },
+    options.parts,
+  );
+  const proc = machine.spawn('trace', limited ? REPLAY_CGROUP : '/');
+  const records: ReplayRecord[] = [];
+  let last = '';
+  for (const op of traceWorkload(trace).ops) {
+    const m = proc.apply(op);
+    if (op.op === 'status' && m) {
+      const snap = machine.snapshot();
+      const cg = limited ? snap.cgroups[REPLAY_CGROUP] : undefined;
+      records.push({
+        label: op.label,
+        VmPTE: m.VmPTE,
+        RssAnon: m.RssAnon,
+        VmRSS: m.VmRSS,
+        PageTables: snap.machine['PageTables']!,
+        nr_ptes: m.nr_ptes,
+        nr_pmds: m.nr_pmds,
+        nr_puds: m.nr_puds,
+        pgtables_bytes: m.pgtables_bytes,
+        reclaimable_pt_bytes: m.reclaimable_pt_bytes,
+        ...(cg ?? {}),
+      });
+      last = op.label;
+    }
+    if (!proc.alive) {
+      const kill = machine.events.find((e) => e.type === 'oom_kill');
+      if (kill) {
+        records.push({
+          event: 'oom_kill',
+          after: last,
+          time_ns: kill.time_ns,
+          cgroup: String(kill['cgroup']),
+          VmRSS: Number(kill['VmRSS']),
+          VmPTE: Number(kill['VmPTE']),
+          pgtables_bytes: Number(kill['pgtables_bytes']),
+          points: Number(kill['points']),
+        });
+      }
+      break;
+    }
+  }
+  return records;
+}
+
+/** The status records of a replay (without a final OOM-kill record). */
+export function statusRecords(records: readonly ReplayRecord[]): StatusRecord[] {
+  return records.filter((r): r is StatusRecord => !('event' in r));
+}
+
+/** Replay records as an aligned text table (status records), then the OOM kill if any. */
+export function formatReplay(records: readonly ReplayRecord[]): string {
+  const status = statusRecords(records);
+  const cols = ['label', 'VmPTE', 'RssAnon', 'VmRSS', 'PageTables', 'nr_ptes', 'nr_pmds', 'nr_puds'];
+  const extra = status.length ? Object.keys(status[0]!).filter((k) => k.startsWith('memory.')) : [];
+  const head = [...cols, ...extra];
+  const rows = status.map((r) => head.map((k) => String(r[k] ?? '')));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out = [line(head), ...rows.map(line)];
+  out.push('(VmPTE, RssAnon, VmRSS, PageTables in kB)');
+  for (const r of records) {
+    if ('event' in r) out.push(`OOM kill after "${r.after}" in ${r.cgroup}: VmRSS ${r.VmRSS} kB, VmPTE ${r.VmPTE} kB (pgtables_bytes ${r.pgtables_bytes})`);
+  }
+  return out.join('\n') + '\n';
+}
