@@ -6,7 +6,8 @@
  * allocation); {@link translate} is the API edge for byte addresses (bigint, up to 64 bits).
  */
 import { fail, show } from '@kmodel/core';
-import { ENTRY_A, ENTRY_D, ENTRY_G, ENTRY_P, ENTRY_PSE, ENTRY_RW, ENTRY_US, leafPfn, tableIndex } from './entry.js';
+import { ENTRY_A, ENTRY_D, ENTRY_G, ENTRY_P, ENTRY_PSE, ENTRY_RW, ENTRY_US, leafPfn } from './entry.js';
+import { CHUNK_MASK, CHUNK_SHIFT, FORM_DENSE } from './slab.js';
 import { PgtableErrorCode as E } from './errors.js';
 import type { X86PageTable } from './page-table.js';
 
@@ -106,11 +107,20 @@ const TWO32 = 4294967296;
  */
 export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode: Readonly<PagingMode>, out: WalkResult, setAD = true): WalkResult {
   const slab = pt.slab;
+  // Module constants copied to locals once per call (imported bindings cost a check per use).
+  const SHIFT = CHUNK_SHIFT;
+  const MASK = CHUNK_MASK;
+  const DENSE = FORM_DENSE;
+  const form = slab.form;
+  const block = slab.block;
+  const count = slab.count;
+  const chunks = slab.chunks;
   const lo32 = vpn >>> 0;
   const hi32 = (vpn - lo32) / TWO32;
-  const fetchBit = access & PF_INSTR && (mode.nxe || mode.smep) ? PF_INSTR : 0;
+  const nxe = mode.nxe;
+  const fetchBit = access & PF_INSTR && (nxe || mode.smep) ? PF_INSTR : 0;
   const accBits = (access & (PF_WRITE | PF_USER)) | fetchBit;
-  // Entry bits at or above MAXPHYADDR are reserved: in the high half, bits (maxPhysAddr - 32) .. 51 - 32.
+  // Entry bits at or above MAXPHYADDR are reserved: in the high half, bits (maxPhysAddr - 32) .. 19.
   const rsvdHi = mode.maxPhysAddr >= 52 ? 0 : (0xfffff & ~((1 << (mode.maxPhysAddr - 32)) - 1)) >>> 0;
   let t = pt.top;
   let refs = 0;
@@ -123,75 +133,65 @@ export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode
   out.leafPfn = -1;
   out.rights = 0;
   for (let l: number = pt.levels; l >= 1; l--) {
-    const i = tableIndex(lo32, hi32, l);
-    const p = slab.pos(t, i);
+    // pgd_index / p4d_index / pud_index / pmd_index / pte_index
+    const i = l === 1 ? lo32 & 511 : l === 2 ? (lo32 >>> 9) & 511 : l === 3 ? (lo32 >>> 18) & 511 : l === 4 ? ((lo32 >>> 27) | (hi32 << 5)) & 511 : (hi32 >>> 4) & 511;
+    const a = block[t];
+    const w = chunks[a >>> SHIFT];
+    const o = a & MASK;
+    let q = -1;
+    if (form[t] === DENSE) q = o + (i << 1);
+    else {
+      const s = l > 1 ? 4 : 3; // UPPER_SLOT_WORDS : PTE_SLOT_WORDS
+      for (let k = o, e = o + count[t] * s; k < e; k += s)
+        if (w[k] === i) {
+          q = k + 1;
+          break;
+        }
+    }
     refs++;
-    const lo = p < 0 ? 0 : slab.read(p);
-    const hi = p < 0 ? 0 : slab.read(p + 1);
-    out.level = l;
+    const lo = q < 0 ? 0 : w[q];
+    const hi = q < 0 ? 0 : w[q + 1];
     if (!(lo & ENTRY_P)) {
+      out.level = l;
       out.errorCode = accBits;
       break;
     }
     // Reserved bits (SDM §4.5.4 tables 4-15..4-20): PS in a PML5E / PML4E, XD without NXE,
     // address bits at or above MAXPHYADDR.
-    if ((l >= 4 && lo & ENTRY_PSE) || (hi >>> 31 && !mode.nxe) || hi & rsvdHi) {
+    if ((l >= 4 && lo & ENTRY_PSE) || (hi >>> 31 && !nxe) || hi & rsvdHi) {
+      out.level = l;
       out.errorCode = PF_PROT | PF_RSVD | accBits;
       break;
     }
     rw &= lo;
     us &= lo;
     if (hi >>> 31) nx = 1;
-    const leaf = l === 1 || (lo & ENTRY_PSE) !== 0;
-    if (!leaf) {
+    if (l > 1 && !(lo & ENTRY_PSE)) {
       if (setAD && !(lo & ENTRY_A)) {
-        slab.write(p, (lo | ENTRY_A) >>> 0);
+        w[q] = (lo | ENTRY_A) >>> 0;
         ad++;
       }
-      t = slab.read(slab.childPos(t, i, p));
+      t = form[t] === DENSE ? w[o + 1024 + i] : w[q + 2];
       continue;
     }
     // Access rights (SDM §4.6.1) on the combined U/S, R/W and XD of every level.
-    const pkey = (hi >>> 27) & 0xf;
-    const user = (access & PF_USER) !== 0;
-    const write = (access & PF_WRITE) !== 0;
-    const fetch = (access & PF_INSTR) !== 0;
-    let fault = 0;
-    if (user) {
-      if (!us) fault = PF_PROT;
-      else if (fetch) {
-        if (nx && mode.nxe) fault = PF_PROT;
-      } else {
-        if (write && !rw) fault = PF_PROT;
-        else if (mode.pke) {
-          const ad2 = (mode.pkru >>> (2 * pkey)) & 3;
-          if (ad2 & 1 || (write && ad2 & 2)) fault = PF_PROT | PF_PK;
-        }
-      }
-    } else if (fetch) {
-      if ((nx && mode.nxe) || (us && mode.smep)) fault = PF_PROT;
-    } else {
-      if (us && mode.smap && !mode.ac) fault = PF_PROT;
-      else if (write && !rw && mode.wp) fault = PF_PROT;
-      else if (us && mode.pke) {
-        const ad2 = (mode.pkru >>> (2 * pkey)) & 3;
-        if (ad2 & 1 || (write && mode.wp && ad2 & 2)) fault = PF_PROT | PF_PK;
-      }
-    }
+    out.level = l;
+    const fault = leafFault(access, rw, us, nx, (hi >>> 27) & 0xf, mode);
     if (fault) {
       out.errorCode = fault | accBits;
       break;
     }
-    let nlo = lo | ENTRY_A;
-    if (write) nlo |= ENTRY_D;
+    const write = (access & PF_WRITE) !== 0;
+    const nlo = write ? lo | ENTRY_A | ENTRY_D : lo | ENTRY_A;
     if (setAD && nlo !== lo) {
-      slab.write(p, nlo >>> 0);
+      w[q] = nlo >>> 0;
       ad++;
     }
     const base = leafPfn(lo, hi, l);
     out.leafPfn = base;
     out.pfn = base + (l === 1 ? 0 : l === 2 ? lo32 & 511 : lo32 & 0x3ffff);
-    out.rights = (rw ? RIGHT_W : 0) | (us ? RIGHT_U : 0) | (nx && mode.nxe ? RIGHT_NX : 0) | (lo & ENTRY_G ? RIGHT_G : 0) | (nlo & ENTRY_D ? RIGHT_D : 0) | (pkey << RIGHT_PKEY_SHIFT);
+    out.rights =
+      (rw ? RIGHT_W : 0) | (us ? RIGHT_U : 0) | (nx && nxe ? RIGHT_NX : 0) | (lo & ENTRY_G ? RIGHT_G : 0) | (nlo & ENTRY_D ? RIGHT_D : 0) | (((hi >>> 27) & 0xf) << RIGHT_PKEY_SHIFT);
     out.errorCode = 0;
     out.ok = true;
     break;
@@ -199,6 +199,29 @@ export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode
   out.memRefs = refs;
   out.adWrites = ad;
   return out;
+}
+
+/** The protection checks of SDM §4.6.1 for a present leaf; returns PF_PROT (| PF_PK) or 0. */
+function leafFault(access: number, rw: number, us: number, nx: number, pkey: number, mode: Readonly<PagingMode>): number {
+  const write = (access & PF_WRITE) !== 0;
+  if (access & PF_USER) {
+    if (!us) return PF_PROT;
+    if (access & PF_INSTR) return nx && mode.nxe ? PF_PROT : 0;
+    if (write && !rw) return PF_PROT;
+    if (mode.pke) {
+      const bits = (mode.pkru >>> (2 * pkey)) & 3;
+      if (bits & 1 || (write && bits & 2)) return PF_PROT | PF_PK;
+    }
+    return 0;
+  }
+  if (access & PF_INSTR) return (nx && mode.nxe) || (us && mode.smep) ? PF_PROT : 0;
+  if (us && mode.smap && !mode.ac) return PF_PROT;
+  if (write && !rw && mode.wp) return PF_PROT;
+  if (us && mode.pke) {
+    const bits = (mode.pkru >>> (2 * pkey)) & 3;
+    if (bits & 1 || (write && mode.wp && bits & 2)) return PF_PROT | PF_PK;
+  }
+  return 0;
 }
 
 /** The outcome of {@link translate}, a fresh object per call (the API edge). */

@@ -101,7 +101,7 @@ export class X86PageTable implements PageTable {
     if (pfn === null) fail(E.NoMemory, `the table allocator could not provide the level-${levels} top table`);
     this.checkPfn(pfn);
     this.topPfn = pfn;
-    this.top = this.slab.allocId(levels, pfn, -1, 0, 0);
+    this.top = this.slab.allocId(levels, pfn, -1, 0);
     this.counts[levels] = 1;
   }
 
@@ -222,7 +222,7 @@ export class X86PageTable implements PageTable {
       this.checkPfn(pfn);
       const span = ENTRY_SPAN[l];
       const base = vpn - (vpn % span);
-      const c = slab.allocId(childLevel, pfn, t, i, base);
+      const c = slab.allocId(childLevel, pfn, t, i);
       slab.insert(t, i, makeLo(pfn, this.tableLo), makeHi(pfn, 0), c);
       this.counts[childLevel]++;
       this.observer?.tableAlloc(c, childLevel, base);
@@ -441,9 +441,9 @@ export class X86PageTable implements PageTable {
     const a = slab.block[t];
     const w = slab.chunks[a >>> 20];
     const o = a & 0xfffff;
-    const c = slab.count[t];
-    for (let k = 0; k < c; k++) {
-      const i = w[o + 4 * k];
+    const last = o + slab.count[t] * slab.slotWords(t);
+    for (let q = o, s = slab.slotWords(t); q < last; q += s) {
+      const i = w[q];
       if (i < i0 || i > i1) continue;
       // insertion sort: at most SMALL_SLOTS entries
       let j = n++;
@@ -628,7 +628,17 @@ export class X86PageTable implements PageTable {
 
   /** First vpn of the range table `id` covers. */
   tableBaseVpn(id: TableId): Vpn {
-    return this.slab.baseVpn[id];
+    const slab = this.slab;
+    let base = 0;
+    let t = id;
+    let topIdx = 0;
+    while (slab.parent[t] >= 0) {
+      topIdx = slab.parentIdx[t];
+      base += topIdx * ENTRY_SPAN[slab.level[t] + 1];
+      t = slab.parent[t];
+    }
+    // Entries 256..511 of the top table map the upper half.
+    return t === id || topIdx < 256 ? base : base + VPN_END - 512 * ENTRY_SPAN[this.levels];
   }
 
   /** Non-none entries of table `id`. */

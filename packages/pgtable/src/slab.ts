@@ -3,29 +3,29 @@
  *
  * A table is a small dense integer id (reused after free). Its metadata lives in typed arrays
  * indexed by that id; its entries live in a chunked word space of `Uint32Array`s, each entry
- * as two 32-bit halves. A table starts in a compact *small* form (up to {@link SMALL_SLOTS}
- * slots of `(index, lo, hi, child)`, 64 bytes) and is promoted to the *dense* form (512
- * `(lo, hi)` pairs = 4 KiB, plus 512 child ids for upper levels) when it fills. A dense
- * table that empties goes back to the small form, so an empty table left behind by
- * MADV_DONTNEED costs the host about 100 bytes, not 4 KiB.
+ * as two 32-bit halves. A table starts in a compact *small* form: up to {@link SMALL_SLOTS}
+ * slots of `(index, lo, hi)` for a PTE table (48 bytes) or `(index, lo, hi, child)` for an
+ * upper table (64 bytes). It is promoted to the *dense* form when it fills: 512 `(lo, hi)`
+ * pairs (4 KiB), followed for an upper table by 512 child ids (2 KiB). A dense table that
+ * empties goes back to the small form, so an empty table left behind by MADV_DONTNEED costs
+ * the host about 70 bytes, not 4 KiB.
  *
- * Host cost per table: metadata {@link META_BYTES_PER_TABLE} bytes, plus 64 bytes (small)
- * or 4096 bytes (dense PTE table) or 6144 bytes (dense upper table, which also keeps the
- * child ids).
+ * Host cost per table: metadata {@link META_BYTES_PER_TABLE} bytes plus its block.
  *
  * @internal
  */
 
 /** Entries a small-form table holds before promotion to the dense form. */
 export const SMALL_SLOTS = 4;
-/** Words per small block: SMALL_SLOTS × (index, lo, hi, child). */
-export const SMALL_WORDS = SMALL_SLOTS * 4;
+/** Words per slot of a small PTE table (index, lo, hi) and of a small upper table (index, lo, hi, child). */
+export const PTE_SLOT_WORDS = 3;
+export const UPPER_SLOT_WORDS = 4;
 /** Words per dense PTE block: 512 × (lo, hi). */
 export const DENSE_WORDS = 1024;
 /** Words per dense upper-level block: 512 × (lo, hi) then 512 child ids. */
 export const DENSE_UPPER_WORDS = 1536;
-/** Metadata bytes per table id: level 1, form 1, count 2, block 4, pfn 8, parent 4, parentIdx 2, baseVpn 8. */
-export const META_BYTES_PER_TABLE = 30;
+/** Metadata bytes per table id: level 1, form 1, count 2, block 4, pfn 8, parent 4, parentIdx 2. */
+export const META_BYTES_PER_TABLE = 22;
 
 /** Form of a table id. */
 export const FORM_FREE = 0;
@@ -35,14 +35,22 @@ export const FORM_DENSE = 2;
 /** Child id meaning "no child". */
 export const NO_CHILD = 0xffffffff;
 
-const CHUNK_SHIFT = 20;
+/** Word addresses: chunk `a >>> 20`, offset `a & 0xfffff`. */
+export const CHUNK_SHIFT = 20;
+export const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 const CHUNK_WORDS = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_WORDS - 1;
 /** Word addresses are unsigned 32-bit: at most 4096 chunks (16 GiB of entries). */
 const MAX_CHUNKS = 4096;
 
+/** Kinds of block, for the free lists and the byte counts. */
+const K_SMALL_PTE = 0;
+const K_SMALL_UPPER = 1;
+const K_DENSE_PTE = 2;
+const K_DENSE_UPPER = 3;
+const KIND_WORDS = [SMALL_SLOTS * PTE_SLOT_WORDS, SMALL_SLOTS * UPPER_SLOT_WORDS, DENSE_WORDS, DENSE_UPPER_WORDS];
+
 export class TableSlab {
-  // Per-table metadata, indexed by table id.
+  // Per-table metadata, indexed by table id (growth by 1.5×).
   level = new Uint8Array(64);
   form = new Uint8Array(64);
   count = new Uint16Array(64);
@@ -50,43 +58,32 @@ export class TableSlab {
   pfn = new Float64Array(64);
   parent = new Int32Array(64);
   parentIdx = new Uint16Array(64);
-  baseVpn = new Float64Array(64);
 
   /** Word space: chunk c holds word addresses [c << 20, (c + 1) << 20). */
   chunks: Uint32Array[] = [];
   private bump = 0;
   private freeIds: number[] = [];
   private nextId = 0;
-  private freeSmall: number[] = [];
-  private freeDense: number[] = [];
-  private freeDenseUpper: number[] = [];
-  /** Tables alive per form, for host-memory accounting. */
-  liveSmall = 0;
-  liveDense = 0;
-  liveDenseUpper = 0;
+  private readonly freeBlocks: number[][] = [[], [], [], []];
+  /** Live blocks per kind (small PTE, small upper, dense PTE, dense upper). */
+  readonly live = [0, 0, 0, 0];
   liveIds = 0;
 
-  /** Words of the word space: `chunks[a >>> 20][a & 0xfffff]`. */
-  static readonly CHUNK_SHIFT = CHUNK_SHIFT;
-  static readonly CHUNK_MASK = CHUNK_MASK;
-
   /** Allocates a table id in small form with no entries. */
-  allocId(level: number, pfn: number, parent: number, parentIdx: number, baseVpn: number): number {
+  allocId(level: number, pfn: number, parent: number, parentIdx: number): number {
     let id: number;
     if (this.freeIds.length > 0) id = this.freeIds.pop()!;
     else {
       id = this.nextId++;
-      if (id >= this.level.length) this.growMeta(this.level.length * 2);
+      if (id >= this.level.length) this.growMeta(Math.ceil(this.level.length * 1.5));
     }
     this.level[id] = level;
     this.form[id] = FORM_SMALL;
     this.count[id] = 0;
-    this.block[id] = this.allocBlock(SMALL_WORDS, this.freeSmall);
+    this.block[id] = this.allocBlock(level > 1 ? K_SMALL_UPPER : K_SMALL_PTE);
     this.pfn[id] = pfn;
     this.parent[id] = parent;
     this.parentIdx[id] = parentIdx;
-    this.baseVpn[id] = baseVpn;
-    this.liveSmall++;
     this.liveIds++;
     return id;
   }
@@ -101,6 +98,11 @@ export class TableSlab {
     this.liveIds--;
   }
 
+  /** Words per small slot of table `t`. */
+  slotWords(t: number): number {
+    return this.level[t] > 1 ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS;
+  }
+
   /**
    * Word address of the low half of entry `i` of table `t`. For a dense table this is where the
    * entry lives (the words may be zero: a none entry); for a small table it is -1 when the
@@ -111,8 +113,9 @@ export class TableSlab {
     if (this.form[t] === FORM_DENSE) return a + (i << 1);
     const w = this.chunks[a >>> CHUNK_SHIFT];
     const o = a & CHUNK_MASK;
-    const n = this.count[t];
-    for (let k = 0; k < n; k++) if (w[o + (k << 2)] === i) return a + (k << 2) + 1;
+    const s = this.level[t] > 1 ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS;
+    const end = o + this.count[t] * s;
+    for (let q = o; q < end; q += s) if (w[q] === i) return a + (q - o) + 1;
     return -1;
   }
 
@@ -135,24 +138,27 @@ export class TableSlab {
    */
   insert(t: number, i: number, lo: number, hi: number, child: number): number {
     const n = this.count[t];
-    if (this.form[t] === FORM_SMALL && n < SMALL_SLOTS) {
-      const a = this.block[t] + (n << 2);
-      const w = this.chunks[a >>> CHUNK_SHIFT];
-      const o = a & CHUNK_MASK;
-      w[o] = i;
-      w[o + 1] = lo;
-      w[o + 2] = hi;
-      w[o + 3] = child;
-      this.count[t] = n + 1;
-      return a + 1;
+    const upper = this.level[t] > 1;
+    if (this.form[t] === FORM_SMALL) {
+      if (n < SMALL_SLOTS) {
+        const a = this.block[t] + n * (upper ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS);
+        const w = this.chunks[a >>> CHUNK_SHIFT];
+        const o = a & CHUNK_MASK;
+        w[o] = i;
+        w[o + 1] = lo;
+        w[o + 2] = hi;
+        if (upper) w[o + 3] = child;
+        this.count[t] = n + 1;
+        return a + 1;
+      }
+      this.promote(t);
     }
-    if (this.form[t] === FORM_SMALL) this.promote(t);
     const a = this.block[t];
     const w = this.chunks[a >>> CHUNK_SHIFT];
     const o = (a & CHUNK_MASK) + (i << 1);
     w[o] = lo;
     w[o + 1] = hi;
-    if (this.level[t] > 1) w[(a & CHUNK_MASK) + 1024 + i] = child;
+    if (upper) w[(a & CHUNK_MASK) + 1024 + i] = child;
     this.count[t] = n + 1;
     return a + (i << 1);
   }
@@ -161,26 +167,23 @@ export class TableSlab {
   remove(t: number, i: number, p: number): void {
     const n = this.count[t] - 1;
     this.count[t] = n;
+    const upper = this.level[t] > 1;
     if (this.form[t] === FORM_DENSE) {
       const w = this.chunks[p >>> CHUNK_SHIFT];
       const o = p & CHUNK_MASK;
       w[o] = 0;
       w[o + 1] = 0;
-      if (this.level[t] > 1) w[(this.block[t] & CHUNK_MASK) + 1024 + i] = NO_CHILD;
+      if (upper) w[(this.block[t] & CHUNK_MASK) + 1024 + i] = NO_CHILD;
       if (n === 0) this.demote(t);
       return;
     }
     // Small form: move the last slot into the freed one.
+    const s = upper ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS;
     const a = this.block[t];
     const w = this.chunks[a >>> CHUNK_SHIFT];
-    const last = (a & CHUNK_MASK) + (n << 2);
+    const last = (a & CHUNK_MASK) + n * s;
     const o = (p & CHUNK_MASK) - 1;
-    if (o !== last) {
-      w[o] = w[last];
-      w[o + 1] = w[last + 1];
-      w[o + 2] = w[last + 2];
-      w[o + 3] = w[last + 3];
-    }
+    if (o !== last) w.copyWithin(o, last, last + s);
   }
 
   /** Empties table `t` (every entry none), back to the small form. */
@@ -191,74 +194,65 @@ export class TableSlab {
 
   /** Host bytes used now by the tables (metadata, small and dense blocks). */
   hostBytes(): number {
-    return (
-      this.liveIds * META_BYTES_PER_TABLE +
-      this.liveSmall * SMALL_WORDS * 4 +
-      this.liveDense * DENSE_WORDS * 4 +
-      this.liveDenseUpper * DENSE_UPPER_WORDS * 4
-    );
+    let b = this.liveIds * META_BYTES_PER_TABLE;
+    for (let k = 0; k < 4; k++) b += this.live[k] * KIND_WORDS[k] * 4;
+    return b;
   }
 
   /** Host bytes of table `t`: its metadata plus its block. */
   tableHostBytes(t: number): number {
     const f = this.form[t];
     if (f === FORM_FREE) return 0;
-    const words = f === FORM_SMALL ? SMALL_WORDS : this.level[t] > 1 ? DENSE_UPPER_WORDS : DENSE_WORDS;
-    return META_BYTES_PER_TABLE + words * 4;
+    return META_BYTES_PER_TABLE + KIND_WORDS[this.kind(t)] * 4;
+  }
+
+  private kind(t: number): number {
+    return (this.form[t] === FORM_DENSE ? 2 : 0) + (this.level[t] > 1 ? 1 : 0);
   }
 
   private promote(t: number): void {
     const upper = this.level[t] > 1;
+    const s = upper ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS;
     const small = this.block[t];
-    const dense = upper
-      ? this.allocBlock(DENSE_UPPER_WORDS, this.freeDenseUpper)
-      : this.allocBlock(DENSE_WORDS, this.freeDense);
+    this.releaseBlock(t);
+    const dense = this.allocBlock(upper ? K_DENSE_UPPER : K_DENSE_PTE);
     const dw = this.chunks[dense >>> CHUNK_SHIFT];
     const d = dense & CHUNK_MASK;
     dw.fill(0, d, d + DENSE_WORDS);
     if (upper) dw.fill(NO_CHILD, d + DENSE_WORDS, d + DENSE_UPPER_WORDS);
+    // The small block is on the free list now but nothing reuses it before this copy ends.
     const sw = this.chunks[small >>> CHUNK_SHIFT];
-    const s = small & CHUNK_MASK;
+    const so = small & CHUNK_MASK;
     const n = this.count[t];
     for (let k = 0; k < n; k++) {
-      const o = s + (k << 2);
+      const o = so + k * s;
       const i = sw[o];
       dw[d + (i << 1)] = sw[o + 1];
       dw[d + (i << 1) + 1] = sw[o + 2];
       if (upper) dw[d + 1024 + i] = sw[o + 3];
     }
-    this.freeSmall.push(small);
-    this.liveSmall--;
-    if (upper) this.liveDenseUpper++;
-    else this.liveDense++;
     this.block[t] = dense;
     this.form[t] = FORM_DENSE;
   }
 
   private demote(t: number): void {
     this.releaseBlock(t);
-    this.block[t] = this.allocBlock(SMALL_WORDS, this.freeSmall);
     this.form[t] = FORM_SMALL;
-    this.liveSmall++;
+    this.block[t] = this.allocBlock(this.level[t] > 1 ? K_SMALL_UPPER : K_SMALL_PTE);
   }
 
   private releaseBlock(t: number): void {
-    if (this.form[t] === FORM_DENSE) {
-      if (this.level[t] > 1) {
-        this.freeDenseUpper.push(this.block[t]);
-        this.liveDenseUpper--;
-      } else {
-        this.freeDense.push(this.block[t]);
-        this.liveDense--;
-      }
-    } else if (this.form[t] === FORM_SMALL) {
-      this.freeSmall.push(this.block[t]);
-      this.liveSmall--;
-    }
+    if (this.form[t] === FORM_FREE) return;
+    const k = this.kind(t);
+    this.freeBlocks[k].push(this.block[t]);
+    this.live[k]--;
   }
 
-  private allocBlock(words: number, freeList: number[]): number {
-    if (freeList.length > 0) return freeList.pop()!;
+  private allocBlock(kind: number): number {
+    this.live[kind]++;
+    const free = this.freeBlocks[kind];
+    if (free.length > 0) return free.pop()!;
+    const words = KIND_WORDS[kind];
     let a = this.bump;
     const room = CHUNK_WORDS - (a & CHUNK_MASK);
     if ((a & CHUNK_MASK) === 0 || room < words) {
@@ -284,6 +278,5 @@ export class TableSlab {
     this.pfn = grow(this.pfn, (k) => new Float64Array(k));
     this.parent = grow(this.parent, (k) => new Int32Array(k));
     this.parentIdx = grow(this.parentIdx, (k) => new Uint16Array(k));
-    this.baseVpn = grow(this.baseVpn, (k) => new Float64Array(k));
   }
 }

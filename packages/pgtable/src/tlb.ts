@@ -86,6 +86,9 @@ class TlbArray {
 export class Tlb {
   /** Per level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB); index 0 unused. */
   private readonly arrays: TlbArray[];
+  private readonly a1: TlbArray;
+  private readonly a2: TlbArray;
+  private readonly a3: TlbArray;
   /** PCID in CR3 now. */
   pcid = 0;
   /** CR4.PCIDE: with it off, every CR3 write flushes all non-global entries. */
@@ -98,7 +101,10 @@ export class Tlb {
   hitSlot = -1;
 
   constructor(config: Readonly<TlbConfig> = DEFAULT_TLB_CONFIG, pcide = true) {
-    this.arrays = [undefined as never, new TlbArray(config.pte, '4 KiB'), new TlbArray(config.pmd, '2 MiB'), new TlbArray(config.pud, '1 GiB')];
+    this.a1 = new TlbArray(config.pte, '4 KiB');
+    this.a2 = new TlbArray(config.pmd, '2 MiB');
+    this.a3 = new TlbArray(config.pud, '1 GiB');
+    this.arrays = [this.a1, this.a1, this.a2, this.a3];
     this.pcide = pcide;
   }
 
@@ -109,25 +115,34 @@ export class Tlb {
    */
   lookup(vpn: number): number {
     const lo = vpn >>> 0;
-    const cur = this.pcid;
-    for (let l = 1; l <= 3; l++) {
-      const a = this.arrays[l];
-      if (a.valid === 0) continue;
-      const off = lo & SPAN_MASK[l];
-      const tag = vpn - off;
-      const base = ((lo >>> SET_SHIFT[l]) & a.setMask) * a.ways;
-      for (let k = base, e = base + a.ways; k < e; k++) {
-        if (a.tag[k] === tag && (a.pcid[k] === cur || a.rights[k] & RIGHT_G)) {
-          a.stamp[k] = this.clock++;
-          this.hitLevel = l;
-          this.hitPfn = a.pfn[k];
-          this.hitRights = a.rights[k];
-          this.hitSlot = k;
-          return a.pfn[k] + off;
-        }
-      }
+    let k = this.a1.valid === 0 ? -1 : this.probe(this.a1, vpn, lo & this.a1.setMask);
+    let l = 1;
+    if (k < 0 && this.a2.valid !== 0) {
+      k = this.probe(this.a2, vpn - (lo & 511), (lo >>> 9) & this.a2.setMask);
+      l = 2;
     }
-    this.hitLevel = 0;
+    if (k < 0 && this.a3.valid !== 0) {
+      k = this.probe(this.a3, vpn - (lo & 0x3ffff), (lo >>> 18) & this.a3.setMask);
+      l = 3;
+    }
+    if (k < 0) {
+      this.hitLevel = 0;
+      return -1;
+    }
+    const a = this.arrays[l];
+    a.stamp[k] = this.clock++;
+    this.hitLevel = l;
+    this.hitSlot = k;
+    this.hitPfn = a.pfn[k];
+    this.hitRights = a.rights[k];
+    return a.pfn[k] + (lo & SPAN_MASK[l]);
+  }
+
+  /** Slot of the entry tagged `tag` for the current PCID (or global) in set `set` of `a`, or -1. */
+  private probe(a: TlbArray, tag: number, set: number): number {
+    const tags = a.tag;
+    const cur = this.pcid;
+    for (let k = set * a.ways, e = k + a.ways; k < e; k++) if (tags[k] === tag && (a.pcid[k] === cur || a.rights[k] & RIGHT_G)) return k;
     return -1;
   }
 

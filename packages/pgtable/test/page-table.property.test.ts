@@ -37,7 +37,7 @@ describe('page table against a reference map', () => {
     it(`${levels}-level: after random map / unmap / zap / free, entries and table counts match a recount`, () => {
       const kernelStart = 2 ** 52 - 2 ** (levels === 5 ? 44 : 35);
       fc.assert(
-        fc.property(fc.array(opArb(kernelStart), { maxLength: 120 }), (ops) => {
+        fc.property(fc.array(opArb(kernelStart), { minLength: 20, maxLength: 150 }), (ops) => {
           const tables = new CountingTables();
           const observer = new RecordingObserver();
           const pt = createPageTable({ levels, tables, observer });
@@ -99,6 +99,10 @@ describe('page table against a reference map', () => {
           expect(tables.live).toBe(counted.reduce((a, b) => a + b, 0) + 1);
           // observer births minus deaths equal the live tables below the top
           const births = observer.calls.filter((c) => c[0] === 'alloc').length;
+          // every live table reports the base the observer heard at its birth
+          const live = new Map<number, number>();
+          for (const c of observer.calls) if (c[0] === 'alloc') live.set(c[1] as number, c[3] as number); else if (c[0] === 'free') live.delete(c[1] as number);
+          for (const [t, base] of live) expect(pt.tableBaseVpn(t)).toBe(base);
           const deaths = observer.calls.filter((c) => c[0] === 'free').length;
           expect(births - deaths).toBe(tables.live - 1);
         }),

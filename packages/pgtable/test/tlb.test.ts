@@ -168,6 +168,19 @@ describe('TlbSystem', () => {
     expect(sys.lookup(1, 1)).toBe(-1);
   });
 
+  it('a CPU that switched away and back with the no-flush bit does not see an entry flushed meanwhile', () => {
+    const sys = new TlbSystem({ cpus: 2, shadowCheck: true });
+    const a = mapped([5]);
+    sys.switchMm(1, a, 1);
+    expect(sys.access(1, 5, ACCESS_USER)).toBe(1005);
+    sys.switchMm(1, mapped([]), 2, true);
+    a.setEntry(5, 1, 51, URW);
+    sys.flushRange(1, 5, 6, false);
+    sys.switchMm(1, a, 1, true);
+    expect(sys.access(1, 5, ACCESS_USER)).toBe(51);
+    expect(sys.counters.get('tlb.stale_hazards')).toBe(0);
+  });
+
   it('flushTlbKernelRange reaches every CPU and global entries', () => {
     const sys = new TlbSystem({ cpus: 4 });
     const k = createPageTable({ levels: 4, tables: new CountingTables(), kernel: true });

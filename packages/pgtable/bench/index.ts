@@ -1,0 +1,142 @@
+/**
+ * pgtable benchmarks: hardware walks per second on a TLB miss, TLB lookups per second, entry
+ * sets per second, and host bytes per PTE table (sparse and full). Rates are host figures on a
+ * shared machine: compare them between runs, never assert them.
+ */
+import { _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from '@kmodel/core';
+import type { Level, TableAllocator } from '@kmodel/core';
+import { ACCESS_USER, DEFAULT_PAGING_MODE, Tlb, TlbSystem, WalkResult, createPageTable, hardwareWalk } from '@kmodel/pgtable';
+
+const URW = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | 0x60;
+
+function tables(): TableAllocator {
+  let next = 0x100000;
+  return { allocTable: (_l: Level) => next++, freeTable: () => {} };
+}
+
+function rate(name: string, ops: number, fn: () => number): void {
+  // one warm-up pass, then the best of three timed passes
+  let sink = fn();
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = process.hrtime.bigint();
+    sink += fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (dt < best) best = dt;
+  }
+  console.log(`${name.padEnd(44)} ${(ops / best / 1e6).toFixed(1).padStart(7)} M/s   (check ${sink % 1000})`);
+}
+
+function mib(b: number): string {
+  return `${(b / 2 ** 20).toFixed(1)} MiB`;
+}
+
+console.log(`@kmodel/pgtable bench (node ${process.version})`);
+
+// Entry sets: 64 Ki PTEs over 128 PTE tables, set again and again.
+{
+  const pt = createPageTable({ levels: 4, tables: tables() });
+  const N = 1 << 16;
+  const base = 0x7f0000000;
+  for (let v = base; v < base + N; v += 512) pt.allocTable(v, 1);
+  const rounds = 16;
+  rate('entry sets (setEntry, 4 KiB PTEs)', N * rounds, () => {
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) pt.setEntry(base + i, 1, (i + r) & 0xfffff, URW);
+    return pt.presentCount(base, 1);
+  });
+}
+
+// Walks on a TLB miss: 4-level and 5-level, 4 KiB pages spread over 1 GiB.
+for (const levels of [4, 5] as const) {
+  const pt = createPageTable({ levels, tables: tables() });
+  const N = 1 << 16;
+  const base = 0x7f0000000;
+  const stride = 4; // 64 Ki pages over 256 Ki vpns: 512 PTE tables
+  for (let i = 0; i < N; i++) {
+    const v = base + i * stride;
+    if ((v & 511) === 0 || i === 0) pt.allocTable(v, 1);
+    pt.setEntry(v, 1, i, URW);
+  }
+  const out = new WalkResult();
+  const mode = DEFAULT_PAGING_MODE;
+  const rounds = 32;
+  rate(`${levels}-level walks, 4 KiB leaf (hardwareWalk)`, N * rounds, () => {
+    let s = 0;
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += hardwareWalk(pt, base + ((i * 40503) & (N - 1)) * stride, ACCESS_USER, mode, out).pfn;
+    return s;
+  });
+}
+
+// TLB lookups: a hot working set that fits (hits) on one CPU.
+{
+  const tlb = new Tlb();
+  const N = 1024;
+  for (let i = 0; i < N; i++) tlb.fill(0x7f0000000 + i, 1, i, 0x6);
+  const rounds = 2000;
+  rate('TLB lookups (Tlb.lookup, hits)', N * rounds, () => {
+    let s = 0;
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += tlb.lookup(0x7f0000000 + i);
+    return s;
+  });
+  rate('TLB lookups (Tlb.lookup, misses)', N * rounds, () => {
+    let s = 0;
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += tlb.lookup(0x10000000 + i);
+    return s;
+  });
+}
+
+// Accesses through TlbSystem: TLB then walk and fill on a miss.
+{
+  const sys = new TlbSystem({ cpus: 2 });
+  const pt = createPageTable({ levels: 4, tables: tables() });
+  const N = 1 << 14;
+  const base = 0x7f0000000;
+  for (let i = 0; i < N; i++) {
+    if (i % 512 === 0) pt.allocTable(base + i, 1);
+    pt.setEntry(base + i, 1, i, URW);
+  }
+  sys.switchMm(0, pt, 1);
+  const rounds = 64;
+  rate('TlbSystem.access, 16 Ki pages (mixed hit/miss)', N * rounds, () => {
+    let s = 0;
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += sys.access(0, base + ((i * 40503) & (N - 1)), ACCESS_USER);
+    return s;
+  });
+  const c = sys.counters.snapshot();
+  console.log(`  hits ${c['tlb.hits']}, misses ${c['tlb.misses']}`);
+}
+
+// Host bytes per PTE table: the 2 TiB one-byte-per-2 MiB attack (1,048,576 one-entry PTE tables), and full tables.
+{
+  global.gc?.();
+  const heap0 = process.memoryUsage();
+  const pt = createPageTable({ levels: 4, tables: tables() });
+  const start = 2 ** 27;
+  const t0 = process.hrtime.bigint();
+  for (let v = start; v < start + 2 ** 29; v += 512) {
+    pt.allocTable(v, 1);
+    pt.setEntry(v, 1, v & 0xfffffff, URW);
+  }
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  global.gc?.();
+  const heap1 = process.memoryUsage();
+  const rss = heap1.rss - heap0.rss;
+  const ext = heap1.arrayBuffers - heap0.arrayBuffers;
+  console.log(`sparse: 2 TiB touched once per 2 MiB: ${pt.tableCount(1)} PTE tables, ${pt.tableCount(2)} PMD, ${pt.tableCount(3)} PUD in ${dt.toFixed(2)} s`);
+  console.log(`  host bytes per PTE table: ${(pt.hostBytes() / pt.tableCount(1)).toFixed(1)} (accounted), ${(ext / pt.tableCount(1)).toFixed(1)} (typed-array growth), rss +${mib(rss)}`);
+}
+{
+  const pt = createPageTable({ levels: 4, tables: tables() });
+  const base = 2 ** 27;
+  const n = 4096; // 4096 full PTE tables = 8 GiB mapped with 4 KiB pages
+  const before = process.memoryUsage().arrayBuffers;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n * 512; i++) {
+    if (i % 512 === 0) pt.allocTable(base + i, 1);
+    pt.setEntry(base + i, 1, i, URW);
+  }
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  const ext = process.memoryUsage().arrayBuffers - before;
+  console.log(`full: ${n} PTE tables of 512 entries (${((n * 512) / dt / 1e6).toFixed(1)} M sets/s with table allocation)`);
+  console.log(`  host bytes per PTE table: ${pt.tableHostBytes(pt.tableAt(base, 1))} (accounted), ${(ext / n).toFixed(0)} (typed-array growth)`);
+}
