@@ -9,13 +9,11 @@ export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
 /**
  * The kernel-side TLB shootdowns the direct map needs (arch/x86/mm/tlb.c). Kernel
- * mappings are global, so they concern every online CPU. A per-CPU TLB model (such as
- * the mermap's stale-entry tracker, or `@kmodel/pgtable`'s TLB) implements this so that
- * a direct-map flush also clears what that model caches.
+ * mappings are global, so they concern every online CPU. A per-CPU TLB model
+ * (`@kmodel/pgtable`'s `TlbSystem`, `@kmodel/mermap`'s `MermapTlb`) implements this, so
+ * that a direct-map flush also clears what that model caches.
  */
 export interface KernelTlbFlusher {
-  /** Online CPUs. */
-  readonly nrCpus: number;
   /**
    * flush_tlb_kernel_range(start, end): on every CPU (the caller's locally, the others by
    * IPI), one INVLPG per page when the range has at most {@link TLB_SINGLE_PAGE_FLUSH_CEILING}

@@ -163,3 +163,13 @@ describe('collapse (cpa_collapse_large_pages)', () => {
     expect(dm.vmstat().direct_map_level3_collapses).toBe(1);
   });
 });
+
+describe('with the pgtable TLB model', () => {
+  it('a TlbSystem is a KernelTlbFlusher: splits and range flushes reach every CPU', async () => {
+    const { TlbSystem } = await import('@kmodel/pgtable');
+    const tlb = new TlbSystem({ cpus: 4 });
+    const dm = new DirectMap({ ram: GiB6, tlb });
+    dm.removeRange(1000, 1);
+    expect(tlb.counters.snapshot()).toMatchObject({ 'tlb.flush_full': 8, 'tlb.flush_single': 4, 'tlb.ipis': 9 });
+  });
+});
