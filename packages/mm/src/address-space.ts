@@ -45,6 +45,7 @@ import {
   DEFAULT_MMAP_MIN_ADDR_VPN,
   PMD_PAGES,
   PROT_EXEC,
+  PUD_PAGES,
   PROT_READ,
   PROT_WRITE,
   TABLE_BYTES,
@@ -257,10 +258,7 @@ export class AddressSpace {
   private readonly scratchPfn: number[] = [];
   private readonly scratchFlags: number[] = [];
   private readonly scratchLevel: number[] = [];
-  private collectLo = 0;
-  private collectHi = 0;
   private readonly zapVisit: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void;
-  private readonly emptyPteOps: WalkOps;
   private readonly leafOps: WalkOps;
 
   /** @param anon shared page bookkeeping of a fork family (internal: fork passes the parent's). */
@@ -304,11 +302,6 @@ export class AddressSpace {
     this.options = options;
 
     this.zapVisit = (vpn, level, pfn) => this.zapOne(vpn, level, pfn);
-    this.emptyPteOps = {
-      table: (_t, level, baseVpn, present) => {
-        if (level === 1 && present === 0 && baseVpn >= this.collectLo && baseVpn + PMD_PAGES <= this.collectHi) this.scratchVpn.push(baseVpn);
-      },
-    };
     this.leafOps = {
       leaf: (vpn, level, pfn, flags) => {
         this.scratchVpn.push(vpn);
@@ -374,6 +367,7 @@ export class AddressSpace {
 
   /** pte_free / pmd_free / pud_free with the destructor's accounting (mm_dec_nr_ptes ...). */
   private freeTablePage(pfn: Pfn, level: Level): void {
+    this.lastPteBlock = -1;
     if (level === 1) this.nrPtes--;
     else if (level === 2) this.nrPmds--;
     else if (level === 3) this.nrPuds--;
@@ -396,25 +390,29 @@ export class AddressSpace {
     if (Math.floor(vpn) !== vpn) fail(CoreErrorCode.NotAnInteger, `vpn ${show(vpn)} must be an integer page number`, { value: vpn });
     const vma = this.vmaList.find(vpn);
     if (vma === null) return VM_FAULT_SIGSEGV;
+    return this.faultIn(vpn, vma, write);
+  }
+
+  /** handle_mm_fault once the VMA is known: the access check, then the PTE-level or the PMD-level path. */
+  private faultIn(vpn: Vpn, vma: Vma, write: boolean): number {
     const f = vma.flags;
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
     const pt = this.pageTable;
-    if (pt.tableAt(vpn, 1) >= 0) {
-      const fl = pt.entryFlags(vpn, 1);
-      if (fl === 0) {
-        this.mmapLock.faultEnter();
-        return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
-      }
-      if ((fl & _PAGE_PRESENT) !== 0) {
-        if (!write || (fl & _PAGE_RW) !== 0) return 0;
-        this.mmapLock.faultEnter();
-        return this.doWpPage(vpn, vma, fl);
-      }
-      return 0; // PROT_NONE entry in an accessible VMA cannot happen: mprotect rewrites entries
+    const fl = pt.entryFlags(vpn, 1);
+    if ((fl & _PAGE_PRESENT) !== 0) {
+      if (!write || (fl & _PAGE_RW) !== 0) return 0; // no fault: the entry allows the access
+      this.mmapLock.faultEnter();
+      return this.doWpPage(vpn, vma, fl);
     }
+    if (fl !== 0) return 0; // a PROT_NONE entry in an accessible VMA cannot happen: mprotect rewrites entries
     this.mmapLock.faultEnter();
+    // The PTE table of the last fault is known to exist until a PTE table is freed.
+    if (Math.floor(vpn / PMD_PAGES) === this.lastPteBlock) return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
     return this.faultNoPte(vpn, vma, write);
   }
+
+  /** vpn / 512 of a PTE table known to exist (-1: none known). Reset whenever a PTE table is freed. */
+  private lastPteBlock = -1;
 
   /**
    * Bulk access: touches `vpn`, `vpn + stride`, ... below `vpn + pages` (the trace `touch`).
@@ -422,18 +420,30 @@ export class AddressSpace {
    * access, where it stops; {@link AddressSpace.lastTouchCount} tells how many succeeded.
    */
   touch(vpn: Vpn, pages: number, stridePages: number, write: boolean): number {
+    if (this.dead) this.failExited();
     if (!(stridePages >= 1 && Number.isSafeInteger(stridePages)))
       fail(CoreErrorCode.OutOfRange, `stride ${show(stridePages)} must be a positive number of pages`, { value: stridePages });
     checkPages(pages);
+    if (!Number.isSafeInteger(vpn) || vpn < 0) fail(CoreErrorCode.NotAnInteger, `vpn ${show(vpn)} must be a non-negative integer page number`, { value: vpn });
     const end = vpn + pages;
     let n = 0;
-    for (let v = vpn; v < end; v += stridePages) {
-      const r = this.fault(v, write);
-      if (r !== 0) {
+    let v = vpn;
+    while (v < end) {
+      const vma = v < this.taskSize ? this.vmaList.find(v) : null;
+      if (vma === null) {
         this.lastTouchCount = n;
-        return r;
+        return VM_FAULT_SIGSEGV;
       }
-      n++;
+      // Every access inside this VMA, without looking the VMA up again.
+      const stop = vma.end < end ? vma.end : end;
+      for (; v < stop; v += stridePages) {
+        const r = this.faultIn(v, vma, write);
+        if (r !== 0) {
+          this.lastTouchCount = n;
+          return r;
+        }
+        n++;
+      }
     }
     this.lastTouchCount = n;
     return 0;
@@ -457,8 +467,11 @@ export class AddressSpace {
       if (r !== VM_FAULT_FALLBACK) return r;
       this.curVpn = vpn;
     }
+    const before = this.nrPtes;
     if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
-    return write ? this.doAnonymousWrite(vpn, vma, true) : this.doZeroRead(vpn, vma, true);
+    this.lastPteBlock = Math.floor(vpn / PMD_PAGES);
+    const newTable = this.nrPtes !== before;
+    return write ? this.doAnonymousWrite(vpn, vma, newTable) : this.doZeroRead(vpn, vma, newTable);
   }
 
   /** thp_vma_allowable_order + thp_vma_suitable_order: the mode allows it and the aligned 2 MiB lies inside the VMA. */
@@ -764,16 +777,20 @@ export class AddressSpace {
    */
   private reclaimEmptyPteTables(start: Vpn, end: Vpn): number {
     const first = Math.ceil(start / PMD_PAGES) * PMD_PAGES;
-    if (first + PMD_PAGES > end) return 0;
-    this.scratchVpn.length = 0;
-    this.collectLo = first;
-    this.collectHi = end;
-    this.pageTable.walk(first, end - (end % PMD_PAGES), this.emptyPteOps);
-    const list = this.scratchVpn;
+    const last = end - (end % PMD_PAGES);
+    if (first >= last) return 0;
+    // freePgtables frees the empty tables whose span lies inside [floor, ceiling). Calls are cut
+    // so that no PMD (1 GiB) or PUD span ever lies inside, which keeps every upper table.
     const pt = this.pageTable;
-    for (let i = 0; i < list.length; i++) pt.freePteTable(list[i]!);
-    const n = list.length;
-    list.length = 0;
+    let n = 0;
+    for (let s = first; s < last; ) {
+      const chunkEnd = Math.min(last, (Math.floor(s / PUD_PAGES) + 1) * PUD_PAGES);
+      if (s % PUD_PAGES === 0 && chunkEnd - s === PUD_PAGES) {
+        n += pt.freePgtables(s, chunkEnd - PMD_PAGES, s, chunkEnd - PMD_PAGES)[1];
+        n += pt.freePgtables(chunkEnd - PMD_PAGES, chunkEnd, chunkEnd - PMD_PAGES, chunkEnd)[1];
+      } else n += pt.freePgtables(s, chunkEnd, s, chunkEnd)[1];
+      s = chunkEnd;
+    }
     return n;
   }
 
