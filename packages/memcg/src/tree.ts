@@ -5,7 +5,7 @@ import { MemcgErrorCode } from './errors.js';
 import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL } from './events.js';
 import { cgroupMetrics, checkFile, parseOomControl, parseSetting, readFile, writableOf } from './files.js';
 import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage } from './high-delay.js';
-import { NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
+import { KIND_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
 import { parseLimitText } from './limits.js';
 import type { CgroupVersion, LimitInput } from './limits.js';
 import { oomBadness } from './oom.js';
@@ -54,11 +54,24 @@ export class MemcgTree implements Charger {
   private readonly clock: SimClock | null;
   /** > 0 while reclaim or an OOM kill runs: charges made meanwhile are forced (PF_MEMALLOC). */
   private reclaimDepth = 0;
+  /** The OOM victim being torn down on behalf of a charging task, whose page-table frees are deferred. */
+  private killing: MmId | null = null;
+  /** Number of OOM decisions so far. */
+  private oomGen = 0;
+  /** Uncharges of victims' page tables not yet applied to the cgroups (see `MemcgPolicy.lateTableFree`). */
+  private readonly pendingFrees: { cg: MemCgroup; k: number; bytes: number; gen: number }[] = [];
 
   constructor(options: MemcgTreeOptions = {}) {
     const version = options.version ?? 'v2';
     if (version !== 'v1' && version !== 'v2') fail(MemcgErrorCode.Version, `unknown cgroup version ${show(version)}; expected "v1" or "v2"`, { value: version });
-    const policy: MemcgPolicy = { hz: DEFAULT_HZ, maxReclaimRetries: MAX_RECLAIM_RETRIES, chargeBatchPages: MEMCG_CHARGE_BATCH, highDelay: calculateHighDelay, ...options.policy };
+    const policy: MemcgPolicy = {
+      hz: DEFAULT_HZ,
+      maxReclaimRetries: MAX_RECLAIM_RETRIES,
+      chargeBatchPages: MEMCG_CHARGE_BATCH,
+      highDelay: calculateHighDelay,
+      lateTableFree: true,
+      ...options.policy,
+    };
     for (const key of ['hz', 'maxReclaimRetries', 'chargeBatchPages'] as const) {
       const v = policy[key];
       if (!Number.isSafeInteger(v) || v < (key === 'maxReclaimRetries' ? 0 : 1)) fail(CoreErrorCode.OutOfRange, `memcg policy ${key} must be a positive integer, got ${show(v)}`, { key, value: v });
@@ -226,6 +239,17 @@ export class MemcgTree implements Charger {
       this.commit(task, k, bytes);
       return true;
     }
+    try {
+      return this.tryChargeMemcg(task, k, bytes);
+    } finally {
+      // The charging task leaves the kernel: victims' page-table frees complete.
+      if (this.pendingFrees.length > 0) this.flushPendingFrees(Infinity);
+    }
+  }
+
+  /** try_charge_memcg() proper, for a task outside reclaim. */
+  private tryChargeMemcg(task: TaskState, k: number, bytes: number): boolean {
+    const mm = task.mm;
     let retries = this.policy.maxReclaimRetries;
     for (;;) {
       const over = this.tryCharge(task.cg, bytes);
@@ -278,6 +302,11 @@ export class MemcgTree implements Charger {
     }
     if (bytes === 0) return;
     task.charged[k]! -= bytes;
+    if (mm === this.killing && k === KIND_PAGETABLES) {
+      // The victim's page tables stay charged until the next OOM decision (lateTableFree).
+      this.pendingFrees.push({ cg: task.cg, k, bytes, gen: this.oomGen });
+      return;
+    }
     this.unaccount(task.cg, k, bytes);
     if (this.dead.size > 0) this.dropIfDeadAndEmpty(mm);
     // memcg1_oom_recover(): an uncharge wakes tasks stalled in this cgroup or above.
@@ -597,16 +626,35 @@ export class MemcgTree implements Charger {
     this.memoryEvent(chosenCg, MEMCG_OOM_KILL);
     this.dead.add(chosen);
     this.stalled.delete(chosen);
+    const gen = ++this.oomGen;
+    this.killing = trigger !== null && this.policy.lateTableFree ? chosen : null;
     this.reclaimDepth++;
     try {
       host.oomKill(chosen);
     } finally {
       this.reclaimDepth--;
+      this.killing = null;
     }
+    // Page tables of victims chosen by earlier OOM decisions are freed by now.
+    if (this.pendingFrees.length > 0) this.flushPendingFrees(gen);
     // The victim's pages are uncharged as its teardown frees them; pages it still shares
     // (e.g. with a forked child) stay charged to it until they are freed.
     this.dropIfDeadAndEmpty(chosen);
     return chosen;
+  }
+
+  /** Applies deferred page-table uncharges recorded before OOM decision `beforeGen`. */
+  private flushPendingFrees(beforeGen: number): void {
+    let kept = 0;
+    for (const f of this.pendingFrees) {
+      if (f.gen < beforeGen) {
+        this.unaccount(f.cg, f.k, f.bytes);
+        if (this.stalled.size > 0) this.wakeStalled(f.cg, true);
+      } else {
+        this.pendingFrees[kept++] = f;
+      }
+    }
+    this.pendingFrees.length = kept;
   }
 
   /** Forgets a killed task once nothing is charged to it any more (it stays killed). */

@@ -12,6 +12,16 @@ export interface MemcgPolicy {
   chargeBatchPages: number;
   /** The memory.high penalty in jiffies; default the kernel's `calculateHighDelay`. */
   highDelay: HighDelayPolicy;
+  /**
+   * When a charging task's OOM kill tears down the victim, the victim's page tables stay
+   * charged through the charging task's next OOM decision (default true). The OOM reaper
+   * unmaps a victim's memory but frees no page tables, and exit_mmap frees them through
+   * deferred table freeing; on the live 6.18 kernel a task faulting page tables in a full
+   * cgroup therefore saw a second OOM right after the first and killed the next-largest task
+   * (itself, when it was that), while a victim's anonymous memory was back in time. False:
+   * everything the victim frees is uncharged at once.
+   */
+  lateTableFree: boolean;
 }
 
 /** Options of a `MemcgTree`. */

@@ -145,16 +145,54 @@ describe('a 64 MiB cgroup against a process reading one byte per 2 MiB', () => {
     expect(maxPt).toBeLessThan(PER_PROCESS_THRESHOLD);
     // Ten processes fit (15400 pages); the eleventh pushes past 16384 and the OOM killer kills
     // the tenth: all full ones tie on badness and a later task wins a tie in oom_evaluate_task.
+    // The tenth's page tables are still charged at the next decision (lateTableFree, as on the
+    // live kernel), so the ninth dies too; then the eleventh fits.
     const kills = tree.events.filter((e): e is OomKillEvent => e.type === 'oom_kill');
     expect(kills[0]).toMatchObject({ mm: 10, trigger_mm: 11, pgtables_bytes: 1540 * PAGE_SIZE, rss_pages: 0 });
-    // Each later arrival does the same to the one before it: victims 10..19, survivors 1..9 and 20.
-    expect(kills.map((k) => k.mm)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    expect([...host.procs.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 20]);
+    expect(kills[1]).toMatchObject({ mm: 9, trigger_mm: 11, pgtables_bytes: 1540 * PAGE_SIZE });
+    expect(kills.map((k) => k.mm)).toEqual([10, 9, 12, 11, 14, 13, 16, 15, 18, 17]);
+    expect([...host.procs.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 19, 20]);
     expect(tree.metrics('/jobs')['memory.events.oom_kill']).toBe(kills.length);
     expect(tree.metrics('/jobs')['memory.peak']).toBe(64 * MiB);
     expect(results.every((r) => r)).toBe(true);
     expect(host.procs.size + kills.length).toBe(20);
     expect(tree.metrics('/jobs')['memory.current']).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it('an OOM victim\'s page tables are freed late: the next decision kills again (live 6.18, v1)', () => {
+    // Live runs (twice, same result): in a 64M cgroup, A read 16 GiB (VmPTE 32880 kB) and C 12 GiB
+    // (24668 kB), both then sleeping; B read one byte per 2 MiB of 64 GiB. The kernel killed A
+    // (pgtables:32880kB), then at once C (pgtables:24668kB) although A's tables would have made
+    // room, then B itself at pgtables:65412kB. With A's 40 MiB of anonymous memory instead of
+    // page tables, B ran on to the limit and only A and B were killed.
+    const run = (lateTableFree: boolean) => {
+      const tree = new MemcgTree({ version: 'v1', policy: { lateTableFree } });
+      tree.create('/kmtest2', { limits: { 'memory.limit_in_bytes': '64M' } });
+      const host = new FakeProcesses(tree);
+      host.spawn(1, '/kmtest2'); // A
+      host.spawn(2, '/kmtest2'); // C
+      host.spawn(3, '/kmtest2'); // B
+      expect(host.readEvery2MiB(1, 16 * GiB)).toBe(true);
+      expect(host.readEvery2MiB(2, 12 * GiB)).toBe(true);
+      expect(host.readEvery2MiB(3, 64 * GiB)).toBe(false);
+      return tree.events.map((e) => (e.type === 'oom_kill' ? [e.mm, e.VmPTE] : e.type));
+    };
+    // A = 1 PUD + 16 PMD + 8192 PTE tables, C = 1 + 12 + 6144, B ends with the whole limit.
+    expect(run(true)).toEqual([[1, 8209 * 4], [2, 6157 * 4], [3, 65536]]);
+    // Freeing at once would have spared C: B reaches 10227 pages > C's 6157 and kills itself.
+    expect(run(false)).toEqual([[1, 8209 * 4], [3, 10227 * 4]]);
+  });
+
+  it('anonymous memory of a victim is uncharged at once', () => {
+    const tree = new MemcgTree({ version: 'v1' });
+    tree.create('/kmtest2', { limits: { 'memory.limit_in_bytes': '64M' } });
+    const host = new FakeProcesses(tree);
+    host.spawn(1, '/kmtest2');
+    host.spawn(3, '/kmtest2');
+    expect(host.charge(1, 'anon', 40 * MiB)).toBe(true);
+    expect(host.readEvery2MiB(3, 64 * GiB)).toBe(false);
+    expect(tree.events.map((e) => (e.type === 'oom_kill' ? e.mm : e.type))).toEqual([1, 3]);
+    expect((tree.events[1] as OomKillEvent).VmPTE).toBe(65536);
   });
 
   it('is deterministic: the same run gives identical events and files', () => {
