@@ -202,7 +202,13 @@ describe('munmap and free_pgtables floor / ceiling', () => {
   });
 });
 
-describe('MADV_POPULATE', () => {
+describe('MADV_POPULATE and MAP_POPULATE', () => {
+  it('MAP_POPULATE of a writable mapping writes every page', () => {
+    const mm = machine().mm();
+    mm.mmap({ ...rw(4 * MiB), populate: true });
+    expect(kb(mm)).toEqual([16, 4096]);
+  });
+
   it('POPULATE_READ maps zero pages, POPULATE_WRITE allocates', () => {
     const mm = machine().mm();
     mm.mmap(rw(8 * MiB));

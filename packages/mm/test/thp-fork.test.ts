@@ -77,6 +77,39 @@ describe('THP and the huge zero page (MADV_HUGEPAGE)', () => {
     expect(mm.pageTable.tableCount(1)).toBe(1);
   });
 
+  it('a PTE table already in place keeps its block on 4 KiB pages; the other block gets a THP', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(4 * MiB));
+    mm.touch(A, 1, 1, false);
+    mm.madvise(A, 4 * MiB, 'hugepage');
+    mm.touch(A, 4 * MiB, 1, true);
+    expect(kb(mm)).toEqual([16, 4096]);
+    expect(mm.depositedTables).toBe(1);
+  });
+
+  it('mprotect inside a THP splits it; DONTNEED then frees only the deposit of the block one VMA covers', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(4 * MiB));
+    mm.madvise(A, 4 * MiB, 'hugepage');
+    mm.touch(A, 4 * MiB, 2 * MiB, true);
+    expect(kb(mm)).toEqual([16, 4096]);
+    mm.mprotect(A + MiB, MiB, 1);
+    expect(kb(mm)).toEqual([16, 4096]);
+    expect(mm.counters().thp_split_pmd).toBe(1);
+    mm.madvise(A, 4 * MiB, 'dontneed');
+    expect(kb(mm)).toEqual([12, 0]);
+  });
+
+  it('munmap of the first 1 MiB of a huge zero PMD splits it and frees no table', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(4 * MiB));
+    mm.madvise(A, 4 * MiB, 'hugepage');
+    mm.touch(A, 4 * MiB, 2 * MiB, false);
+    expect(kb(mm)).toEqual([16, 0]);
+    mm.munmap(A, MiB);
+    expect(kb(mm)).toEqual([16, 0]);
+  });
+
   it('thp "never" ignores MADV_HUGEPAGE; "always" needs no madvise', () => {
     const m = machine();
     const never = m.mm({ thp: 'never' });
