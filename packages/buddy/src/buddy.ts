@@ -121,6 +121,8 @@ const FT_UU = FT_UNMOVABLE_UNMAPPED;
 const PAGE_ALLOC_COSTLY_ORDER = 3;
 /** pcp lists: 4 freetypes (3 pcp migratetypes + unmovable-unmapped) x orders 0..3, then 2 THP lists (mapped, unmapped). */
 const NR_PCP_LISTS = 4 * (PAGE_ALLOC_COSTLY_ORDER + 1) + 2;
+/** CONFIG_PCP_BATCH_SCALE_MAX default. */
+const PCP_BATCH_SCALE_MAX = 5;
 
 // alloc_flags (mm/internal.h); values are kmodel's own.
 const ALLOC_WMARK_MIN = 0;
@@ -202,6 +204,7 @@ export class BuddyAllocator implements PageAllocator {
   private readonly pcpHigh = new Int32Array(NR_ZONES);
   private readonly pcpBatch = new Int32Array(NR_ZONES);
   private readonly pcpCount: Int32Array;
+  private readonly pcpAllocFactor: Uint8Array;
   private readonly populated: boolean[] = [false, false, false, false];
   /** zonelists[highest] = populated zones <= highest, highest first. */
   private readonly zonelists: Int8Array[] = [];
@@ -277,6 +280,7 @@ export class BuddyAllocator implements PageAllocator {
     this.tail = new Int32Array(nLists).fill(-1);
     this.count = new Int32Array(nLists);
     this.pcpCount = new Int32Array(NR_ZONES * nrCpus);
+    this.pcpAllocFactor = new Uint8Array(NR_ZONES * nrCpus);
 
     for (const z of full.zones) {
       this.populated[z.zone] = true;
@@ -779,11 +783,7 @@ export class BuddyAllocator implements PageAllocator {
     const cpu = this.cpu;
     const id = this.pcpListId(z, cpu, order, ft);
     if (this.head[id]! < 0) {
-      // nr_pcp_alloc(), without the kernel's run-time scaling of batch and high.
-      const high = this.pcpHigh[z]!;
-      let batch = this.pcpBatch[z]!;
-      if (high < batch) batch = 1;
-      else if (batch > 1) batch = Math.max(batch >> order, 2);
+      const batch = this.nrPcpAlloc(z, z * this.nrCpus + cpu, order);
       this.rmqm = RMQUEUE_NORMAL;
       for (let i = 0; i < batch; i++) {
         const p = this.rmqueueOne(z, order, ft, flags);
@@ -801,6 +801,25 @@ export class BuddyAllocator implements PageAllocator {
     this.pcpCount[z * this.nrCpus + cpu] -= 1 << order;
     this.nPcp -= 1 << order;
     return pfn;
+  }
+
+  /**
+   * nr_pcp_alloc(): how many blocks a refill takes. Consecutive order-0 refills without a free
+   * double the batch (alloc_factor, up to CONFIG_PCP_BATCH_SCALE_MAX = 5), bounded by the room
+   * left below pcp->high; higher orders take batch >> order blocks, at least 2.
+   */
+  private nrPcpAlloc(z: number, ci: number, order: number): number {
+    const high = this.pcpHigh[z]!;
+    let batch = this.pcpBatch[z]!;
+    if (high < batch) return 1;
+    if (order === 0) {
+      const maxNrAlloc = Math.max(high - this.pcpCount[ci]! - batch, batch);
+      batch <<= this.pcpAllocFactor[ci]!;
+      if (batch <= maxNrAlloc && this.pcpAllocFactor[ci]! < PCP_BATCH_SCALE_MAX) this.pcpAllocFactor[ci]++;
+      batch = Math.min(batch, maxNrAlloc);
+    }
+    if (batch > 1) batch = Math.max(batch >> order, 2);
+    return batch;
   }
 
   /** rmqueue_buddy(): the highatomic reserve first for ALLOC_HIGHATOMIC, then __rmqueue(). */
@@ -1115,6 +1134,8 @@ export class BuddyAllocator implements PageAllocator {
     this.listAddHead(pfn, id);
     this.state[pfn] = ST_PCP | order;
     const ci = z * this.nrCpus + cpu;
+    // Freeing halves the refill scaling of nr_pcp_alloc().
+    this.pcpAllocFactor[ci] >>= 1;
     this.pcpCount[ci] += 1 << order;
     this.nPcp += 1 << order;
     const high = this.pcpHigh[z]!;

@@ -110,30 +110,30 @@ export function unusableIndexOf(info: ContigPageInfo, order: number): number {
   return Math.floor(((info.freePages - info.freeBlocksSuitable * 2 ** order) * 1000) / info.freePages);
 }
 
-/** Formats thousandths as the kernel's "%d.%03d" (debugfs extfrag files). */
-function thousandths(v: number): string {
+/** Formats thousandths as the kernel's "%<width>d.%03d" (debugfs extfrag files; C division truncates). */
+function thousandths(v: number, width: number): string {
   const whole = Math.trunc(v / 1000);
   const frac = Math.abs(v % 1000);
-  return `${pad(whole, 2)}.${String(frac).padStart(3, '0')}`;
+  return `${pad(whole, width)}.${String(frac).padStart(3, '0')}`;
 }
 
-/** debugfs extfrag/extfrag_index text (extfrag_show_print). */
+/** debugfs extfrag/extfrag_index text (extfrag_show_print: "%2d.%03d " per order). */
 export function extfragIndexText(b: BuddyAllocator): string {
   let out = '';
   for (const z of b.populatedZones()) {
     out += `Node 0, zone ${pad(ZONE_NAMES[z], 8)} `;
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${thousandths(fragmentationIndexOf(contigPageInfo(b, z, o), o))} `;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${thousandths(fragmentationIndexOf(contigPageInfo(b, z, o), o), 2)} `;
     out += '\n';
   }
   return out;
 }
 
-/** debugfs extfrag/unusable_index text (unusable_show_print). */
+/** debugfs extfrag/unusable_index text (unusable_show_print: "%d.%03d " per order). */
 export function unusableIndexText(b: BuddyAllocator): string {
   let out = '';
   for (const z of b.populatedZones()) {
     out += `Node 0, zone ${pad(ZONE_NAMES[z], 8)} `;
-    for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${thousandths(unusableIndexOf(contigPageInfo(b, z, o), o))} `;
+    for (let o = 0; o < NR_PAGE_ORDERS; o++) out += `${thousandths(unusableIndexOf(contigPageInfo(b, z, o), o), 0)} `;
     out += '\n';
   }
   return out;

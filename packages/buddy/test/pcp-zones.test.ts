@@ -37,6 +37,22 @@ describe('per-CPU page lists', () => {
     b.checkInvariants();
   });
 
+  it('double the refill after a refill without frees (alloc_factor), and halve it on a free', () => {
+    const b = new BuddyAllocator({ memory: 1 * GiB });
+    const held: number[] = [];
+    for (let i = 0; i < 63; i++) held.push(b.allocPages(GFP_KERNEL, 0)!);
+    expect(b.pcpPages()).toBe(0);
+    held.push(b.allocPages(GFP_KERNEL, 0)!);
+    expect(b.pcpPages()).toBe(126 - 1);
+    for (let i = 0; i < 125; i++) held.push(b.allocPages(GFP_KERNEL, 0)!);
+    b.freePages(held.pop()!, 0); // alloc_factor 2 -> 1
+    b.allocPages(GFP_KERNEL, 0); // takes the freed page back
+    expect(b.pcpPages()).toBe(0);
+    b.allocPages(GFP_KERNEL, 0);
+    expect(b.pcpPages()).toBe(126 - 1);
+    b.checkInvariants();
+  });
+
   it('drain a batch to the buddy lists when the count reaches pcp->high', () => {
     const b = new BuddyAllocator({ memory: 1 * GiB });
     const { pcpHigh, pcpBatch } = b.zoneInfo(ZONE_DMA32);

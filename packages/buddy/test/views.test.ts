@@ -117,6 +117,6 @@ describe('fragmentation and unusable index (mm/vmstat.c)', () => {
     expect(b.unusableIndex(ZONE_NORMAL, 1)).toBe(1000);
     expect(b.extfragIndex(ZONE_NORMAL)).toEqual([-1000, 499, 749, 874, 936, 967, 983, 991, 995, 997, 998]);
     expect(b.buddyinfo()).toBe('Node 0, zone   Normal    512      0      0      0      0      0      0      0      0      0      0 \n');
-    expect(unusableIndexText(b)).toBe('Node 0, zone   Normal  0.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000  1.000 \n');
+    expect(unusableIndexText(b)).toBe('Node 0, zone   Normal 0.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 \n');
   });
 });
