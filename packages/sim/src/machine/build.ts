@@ -14,13 +14,16 @@ import {
   type Reclaimer,
   type TlbFlusher,
 } from '@kmodel/core';
-import { BuddyAllocator } from '@kmodel/buddy';
+import { BuddyAllocator, x86Layout } from '@kmodel/buddy';
+import { DirectMap, ramRangesExcluding } from '@kmodel/directmap';
+import { runUnmappedWorkload, type DirectMapStrategy } from '@kmodel/mermap';
 import { MemcgTree, type MemcgEvent } from '@kmodel/memcg';
 import { AddressSpace, type KernelProfile, type MmHooks } from '@kmodel/mm';
 import { createPageTable } from '@kmodel/pgtable';
 import { PteRef } from '@kmodel/pte-ref';
 import type { SimEvent } from '../report/types.js';
 import type { Scenario } from '../scenario/schema.js';
+import type { UnmappedGuestOp } from '../workload/ops.js';
 import { MmProcess } from './process.js';
 import type { Machine, MachineSnapshot, SimProcess } from './types.js';
 
@@ -53,6 +56,8 @@ export interface PolicyBinding {
   counters?(): Record<string, number>;
   /** A new address space joined the machine. */
   attach?(mm: AddressSpace): void;
+  /** How memory outside the direct map is made (for `unmapped-guest` workloads without a strategy of their own). */
+  readonly directMapStrategy?: 'direct-map' | 'per-page' | 'freetype';
 }
 
 /** What a policy factory receives: the machine's shared parts. */
@@ -102,7 +107,15 @@ export interface MachineConfig {
 /** The stock policies the machine knows without `@kmodel/reclaim`. */
 const BUILTIN_POLICIES: Record<string, PolicyFactory> = {
   none: () => ({ name: 'none' }),
+  // The three ways of keeping guest memory out of the direct map, compared as a run's variable.
+  'direct-map': () => ({ name: 'direct-map', directMapStrategy: 'direct-map' }),
+  'per-page': () => ({ name: 'per-page', directMapStrategy: 'per-page' }),
+  freetype: () => ({ name: 'freetype', directMapStrategy: 'freetype' }),
 };
+
+const MERMAP_STRATEGY: Record<string, DirectMapStrategy> = { 'direct-map': 'direct_map', 'per-page': 'per_page', freetype: 'freetype' };
+/** Counter prefixes of the unmapped-guest workload that go into the machine's metrics. */
+const KERNEL_WORK_PREFIXES = ['directmap.', 'mermap.', 'tlb.', 'checker.', 'workload.'];
 
 const PROCESS_METRICS = ['VmPTE', 'VmRSS', 'RssAnon', 'pgtables_bytes', 'nr_ptes', 'nr_pmds', 'nr_puds', 'reclaimable_pt_bytes'] as const;
 
@@ -129,6 +142,8 @@ export class StockMachine implements Machine {
   private readonly ownEvents: SimEvent[] = [];
   /** Counters of address spaces that have exited, so machine totals never go back. */
   private readonly retired: Record<string, number> = {};
+  /** Counters of kernel work (the unmapped-guest workload). */
+  private readonly kernel: Record<string, number> = {};
   private nextId = 1;
 
   constructor(config: MachineConfig, parts: MachineParts = {}) {
@@ -206,6 +221,39 @@ export class StockMachine implements Machine {
     this.policy.tick?.();
   }
 
+  /**
+   * Runs `@kmodel/mermap`'s guest_memfd-like workload: folios allocated outside the direct map
+   * under the op's strategy (default: the policy's, else freetype), zeroed, read and copied
+   * through the mermap, with the stale-TLB checker on every free. It runs on its own buddy
+   * allocator and direct map over the machine's RAM (wired to the workload's TLB model, as the
+   * strategies need); its counters (directmap.*, mermap.*, tlb.*) join the machine's and its
+   * simulated time advances the machine's clock. Stale-TLB hazards become events.
+   */
+  kernelWork(op: UnmappedGuestOp, process: SimProcess): void {
+    const strategy = op.strategy ?? this.policy.directMapStrategy ?? 'freetype';
+    const ram = this.config.ram;
+    const levels = this.config.levels;
+    const result = runUnmappedWorkload(
+      MERMAP_STRATEGY[strategy]!,
+      ({ tlb, clock, nrCpus }) => {
+        const layout = x86Layout({ memory: ram });
+        const directMap = new DirectMap({ ram: ramRangesExcluding(layout.endPfn, layout.holes), levels, tlb, clock });
+        const buddy = new BuddyAllocator({ layout, directMap, nrCpus });
+        return { allocator: buddy, directMap, metrics: () => ({ ...directMap.metrics(), ...buddy.counters() }) };
+      },
+      { allocations: op.allocations, order: op.order, reads: op.reads, cowFaults: op.cowFaults, frees: op.frees, maxHold: op.maxHold, checker: op.checker, nrCpus: this.config.cpus, seed: this.rng.int(0, 2 ** 31 - 1) },
+      this.clock.costs,
+    );
+    for (const [k, v] of Object.entries(result.metrics)) {
+      if (KERNEL_WORK_PREFIXES.some((p) => k.startsWith(p))) this.kernel[k] = (this.kernel[k] ?? 0) + v;
+    }
+    const start = this.clock.now;
+    this.clock.advance(result.metrics['time_ns'] ?? 0);
+    for (const h of result.hazards) {
+      this.ownEvents.push({ time_ns: start, type: 'stale_tlb_hazard', process: process.name, strategy, detail: JSON.stringify(h) });
+    }
+  }
+
   private oomStats(id: MmId): OomTaskStats | null {
     const mm = this.mms.get(id);
     return mm ? mm.oomStats() : null;
@@ -263,6 +311,7 @@ export class StockMachine implements Machine {
       for (const k of PROCESS_METRICS) sums[k]! += m[k];
     }
     for (const [k, v] of Object.entries(this.policy.counters?.() ?? {})) counters[k] = (counters[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(this.kernel)) counters[k] = (counters[k] ?? 0) + v;
     const managed = this.allocator.managedPages();
     const free = this.allocator.nrFreePages();
     const machine: Record<string, number> = {

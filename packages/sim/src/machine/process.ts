@@ -115,6 +115,8 @@ export class MmProcess implements SimProcess {
       }
       case 'status':
         return this.metrics();
+      case 'unmapped-guest':
+        return fail('E_KERNEL_OP', 'unmapped-guest is kernel work: the machine runs it (Machine.kernelWork), not a process');
     }
   }
 

@@ -1,6 +1,6 @@
 import type { MmId, PageAllocator, PageTable, Rng, SimClock } from '@kmodel/core';
 import type { SimEvent } from '../report/types.js';
-import type { WorkOp } from '../workload/ops.js';
+import type { UnmappedGuestOp, WorkOp } from '../workload/ops.js';
 
 /** Metrics of one address space, with the names of /proc/PID/status (kB) and mm_struct (bytes). */
 export interface ProcessMetrics {
@@ -51,6 +51,8 @@ export interface Machine {
   readonly events: readonly SimEvent[];
   /** Creates a process in `cgroup` (which must exist). */
   spawn(name: string, cgroup?: string): SimProcess;
+  /** Runs kernel work on behalf of `process` (memory outside the direct map). */
+  kernelWork(op: UnmappedGuestOp, process: SimProcess): void;
   /** Runs periodic work (reclaim policies' tick hooks). */
   tick(): void;
   /** Every metric now. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fail, KmodelError, TimeSeries } from '@kmodel/core';
+import { KmodelError, TimeSeries } from '@kmodel/core';
 import { buildScenarioMachine, type MachineParts } from '../machine/build.js';
 import type { Machine, MachineSnapshot, SimProcess } from '../machine/types.js';
 import { SERIES_METRICS, type MetricsBlock, type Report, type RunResult } from '../report/types.js';
@@ -8,7 +8,7 @@ import type { Scenario, WorkloadSpec } from '../scenario/schema.js';
 import { parseTrace } from '../trace/index.js';
 import { VERSION } from '../version.js';
 import type { WorkOp, Workload } from '../workload/ops.js';
-import { allocatorChurn, sparseScan, traceWorkload, vmBalloonMigration, zeroPageAttack } from '../workload/stock.js';
+import { allocatorChurn, sparseScan, traceWorkload, unmappedGuest, vmBalloonMigration, zeroPageAttack } from '../workload/stock.js';
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -45,7 +45,7 @@ function makeWorkload(spec: WorkloadSpec, machine: Machine, baseDir: string): Wo
     case 'sparse-scan':
       return sparseScan(spec, rng);
     case 'unmapped-guest':
-      return fail('E_UNSUPPORTED', 'the unmapped-guest workload needs @kmodel/mermap, which this build does not wire yet');
+      return unmappedGuest(spec);
     case 'trace': {
       const path = resolve(baseDir, spec.file);
       let text: string;
@@ -133,7 +133,8 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
         live--;
         continue;
       }
-      c.process.apply(r.value);
+      if (r.value.op === 'unmapped-guest') machine.kernelWork(r.value, c.process);
+      else c.process.apply(r.value);
       done++;
       machine.tick();
       if (machine.clock.now >= nextSample) {

@@ -165,12 +165,26 @@ const sparseScan = z.strictObject({
 const unmappedGuest = z.strictObject({
   type: z.literal('unmapped-guest'),
   processes: processRefs,
-  /** Guest memory allocated outside the direct map. */
+  /** Guest memory allocated (and zeroed) outside the direct map. */
   guest_memory: size({ multiple: PAGE_SIZE, min: PAGE_SIZE }).default(256 * MiB),
-  /** How pages leave the direct map: stay mapped, per-page removal, or freetype pageblock removal. */
-  strategy: z.enum(['direct-map', 'per-page', 'freetype']).default('freetype'),
-  /** Fraction of pages read through the mermap after allocation (read() / copy-on-write). */
-  access_fraction: fraction.default(0.5),
+  /** Folio order (0: 4 KiB pages; 9: 2 MiB folios). */
+  order: z.number().int().min(0).max(10).default(0),
+  /**
+   * How pages leave the direct map: stay mapped (`direct-map`), per-page removal (`per-page`),
+   * freetype pageblock removal (`freetype`). Default: the run's policy when it is one of these
+   * three, else `freetype`.
+   */
+  strategy: z.enum(['direct-map', 'per-page', 'freetype']).optional(),
+  /** read() calls through the mermap, as a fraction of the folios. */
+  reads: fraction.default(0.5),
+  /** Copy-on-write faults, as a fraction of the folios. */
+  cow_faults: fraction.default(0.1),
+  /** Folios freed during the run, as a fraction of the folios. */
+  frees: fraction.default(0.1),
+  /** A mapping may be held for up to this many further operations (a preempted task). */
+  max_hold: count.max(64).default(4),
+  /** Stale-TLB checker: report violations, flush on free, or track a page flag. */
+  checker: z.enum(['report', 'flush_on_free', 'page_flag']).default('report'),
 });
 
 const traceWorkload = z.strictObject({

@@ -10,7 +10,26 @@ export type WorkOp =
   | { readonly op: 'touch'; readonly region: string; readonly offset: number; readonly size: number; readonly stride: number; readonly access: TraceAccess }
   | { readonly op: 'madvise'; readonly region: string; readonly offset: number; readonly size: number; readonly advice: TraceAdvice }
   | { readonly op: 'munmap'; readonly region: string; readonly offset: number; readonly size: number }
-  | { readonly op: 'status'; readonly label: string };
+  | { readonly op: 'status'; readonly label: string }
+  | UnmappedGuestOp;
+
+/**
+ * Kernel work rather than a system call: guest_memfd-like memory allocated outside the direct
+ * map, zeroed, read and copied through the mermap (`@kmodel/mermap`'s workload), run by the
+ * machine as one operation.
+ */
+export interface UnmappedGuestOp {
+  readonly op: 'unmapped-guest';
+  /** Strategy; absent: the run's policy decides (see the scenario schema). */
+  readonly strategy?: 'direct-map' | 'per-page' | 'freetype';
+  readonly allocations: number;
+  readonly order: number;
+  readonly reads: number;
+  readonly cowFaults: number;
+  readonly frees: number;
+  readonly maxHold: number;
+  readonly checker: 'report' | 'flush_on_free' | 'page_flag';
+}
 
 /** A workload instance for one process: the ops it will issue and an estimate of how many. */
 export interface Workload {

@@ -96,6 +96,28 @@ export function sparseScan(spec: Spec<'sparse-scan'>, rng: Rng): Workload {
   });
 }
 
+/**
+ * Memory outside the direct map (the 2026 `__GFP_UNMAPPED` design): `guest_memory` in folios
+ * of `order`, allocated and zeroed, then read() calls, copy-on-write faults and frees through
+ * the mermap, as one kernel operation of the machine.
+ */
+export function unmappedGuest(spec: Spec<'unmapped-guest'>): Workload {
+  const allocations = Math.max(1, Math.floor(spec.guest_memory / (PAGE_SIZE * 2 ** spec.order)));
+  return workload('unmapped-guest', 1, function* () {
+    yield {
+      op: 'unmapped-guest',
+      ...(spec.strategy !== undefined ? { strategy: spec.strategy } : {}),
+      allocations,
+      order: spec.order,
+      reads: Math.floor(allocations * spec.reads),
+      cowFaults: Math.floor(allocations * spec.cow_faults),
+      frees: Math.floor(allocations * spec.frees),
+      maxHold: spec.max_hold,
+      checker: spec.checker,
+    };
+  });
+}
+
 /** A parsed trace as a workload: its ops in order, `repeat` expanded into separate calls. */
 export function traceWorkload(trace: Trace): Workload {
   let total = 0;
