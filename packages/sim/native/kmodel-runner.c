@@ -231,26 +231,28 @@ static void __attribute__((noinline)) warm_stack(void) {
 }
 
 int main(void) {
-  memset(slot_base, 0xff, sizeof slot_base);
+  /* Write every static buffer once, so their pages are resident before the first record. */
   memset(slot_base, 0, sizeof slot_base);
   memset(in_buf, 1, sizeof in_buf);
   memset(proc_buf, 1, sizeof proc_buf);
   memset(out_buf, 1, sizeof out_buf);
   warm_stack();
   read_proc("/proc/self/status"); /* the first open/read of procfs also warms libc paths */
-  size_t have = 0;
+  /* Commands are in in_buf[start, have); a partial last line is moved to the front before reading more. */
+  size_t start = 0, have = 0;
   for (;;) {
-    char *nl = memchr(in_buf, '\n', have);
+    char *nl = memchr(in_buf + start, '\n', have - start);
     if (nl) {
       *nl = '\0';
-      run(in_buf);
-      size_t used = (size_t)(nl + 1 - in_buf);
-      memmove(in_buf, in_buf + used, have - used);
-      have -= used;
+      run(in_buf + start);
+      start = (size_t)(nl + 1 - in_buf);
       continue;
     }
-    if (have == IN_SIZE) bad_command(0, "command line too long");
-    ssize_t r = read(0, in_buf + have, IN_SIZE - have);
+    memmove(in_buf, in_buf + start, have - start);
+    have -= start;
+    start = 0;
+    if (have == IN_SIZE - 1) bad_command(0, "command line too long");
+    ssize_t r = read(0, in_buf + have, IN_SIZE - 1 - have);
     if (r < 0) {
       if (errno == EINTR) continue;
       syscall_failed(0, "read");
