@@ -398,6 +398,19 @@ export class AddressSpace {
     const f = vma.flags;
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
     const pt = this.pageTable;
+    const blk = Math.floor(vpn / PMD_PAGES);
+    if (blk !== this.lastPteBlock && !this.mayHaveHuge && !this.thpEligible(vma, vpn)) {
+      // No huge PMD can be here and none will be made: find or make the PTE table in one call
+      // (__pte_alloc); a new table has no entries, so the entry need not be read.
+      const before = this.nrPtes;
+      this.curVpn = vpn;
+      if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+      this.lastPteBlock = blk;
+      if (this.nrPtes !== before) {
+        this.mmapLock.faultEnter();
+        return write ? this.doAnonymousWrite(vpn, vma, true) : this.doZeroRead(vpn, vma, true);
+      }
+    }
     const fl = pt.entryFlags(vpn, 1);
     if ((fl & _PAGE_PRESENT) !== 0) {
       if (!write || (fl & _PAGE_RW) !== 0) return 0; // no fault: the entry allows the access
@@ -407,7 +420,7 @@ export class AddressSpace {
     if (fl !== 0) return 0; // a PROT_NONE entry in an accessible VMA cannot happen: mprotect rewrites entries
     this.mmapLock.faultEnter();
     // The PTE table of the last fault is known to exist until a PTE table is freed.
-    if (Math.floor(vpn / PMD_PAGES) === this.lastPteBlock) return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
+    if (blk === this.lastPteBlock) return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
     return this.faultNoPte(vpn, vma, write);
   }
 
