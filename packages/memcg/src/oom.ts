@@ -1,5 +1,6 @@
 import { PAGE_SIZE } from '@kmodel/core';
-import type { OomTaskStats } from '@kmodel/core';
+import type { MmId, OomHost, OomTaskStats } from '@kmodel/core';
+import type { MemCgroup } from './cgroup.js';
 
 /** OOM_SCORE_ADJ_MIN (include/uapi/linux/oom.h): the task is never chosen. */
 export const OOM_SCORE_ADJ_MIN = -1000;
@@ -19,4 +20,33 @@ export function oomBadness(stats: OomTaskStats, totalpages: number): number | nu
   if (stats.oomScoreAdj === OOM_SCORE_ADJ_MIN) return null;
   const points = stats.rssPages + stats.swapents + Math.floor(stats.pgtablesBytes / PAGE_SIZE);
   return points + stats.oomScoreAdj * Math.floor(totalpages / 1000);
+}
+
+/** The task select_bad_process() picked, with what it saw. */
+export interface OomVictim {
+  mm: MmId;
+  stats: OomTaskStats;
+  cgroup: MemCgroup;
+  points: number;
+}
+
+/**
+ * select_bad_process() for a memcg OOM: the tasks of `over`'s subtree (mem_cgroup_scan_tasks:
+ * parents first, attach order), skipping `exempt` ones (already killed) and those the host no
+ * longer knows. A later task wins a tie, as oom_evaluate_task() only skips lower scores.
+ * @internal
+ */
+export function selectBadProcess(over: MemCgroup, host: OomHost, exempt: ReadonlySet<MmId>, totalpages: number): OomVictim | null {
+  let chosen: OomVictim | null = null;
+  for (const c of over.preorder()) {
+    for (const mm of c.mms) {
+      if (exempt.has(mm)) continue;
+      const stats = host.oomStats(mm);
+      if (!stats) continue;
+      const points = oomBadness(stats, totalpages);
+      if (points === null || (chosen && points < chosen.points)) continue;
+      chosen = { mm, stats, cgroup: c, points };
+    }
+  }
+  return chosen;
 }

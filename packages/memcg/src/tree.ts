@@ -1,5 +1,5 @@
 import { CoreErrorCode, PAGE_SIZE, fail, show } from '@kmodel/core';
-import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, OomTaskStats, Reclaimer, SimClock } from '@kmodel/core';
+import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, Reclaimer, SimClock } from '@kmodel/core';
 import { MemCgroup } from './cgroup.js';
 import { MemcgErrorCode } from './errors.js';
 import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL } from './events.js';
@@ -8,7 +8,7 @@ import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, 
 import { KIND_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
 import { parseLimitText } from './limits.js';
 import type { CgroupVersion, LimitInput } from './limits.js';
-import { oomBadness } from './oom.js';
+import { selectBadProcess } from './oom.js';
 import type { CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomStall } from './types.js';
 
 interface TaskState {
@@ -574,38 +574,19 @@ export class MemcgTree implements Charger {
   }
 
   /**
-   * out_of_memory() for a memcg OOM: select_bad_process() over the tasks of `over`'s subtree
-   * (mem_cgroup_scan_tasks, parents first, attach order; a later task wins a tie, as
-   * oom_evaluate_task() only skips lower scores), then oom_kill_process(). Returns the victim,
-   * or null when there is none.
+   * out_of_memory() for a memcg OOM: {@link selectBadProcess} over `over`'s subtree, then
+   * oom_kill_process(). Returns the victim, or null when there is none.
    */
   private outOfMemory(over: MemCgroup, trigger: MmId | null): MmId | null {
     const host = this.oomHost;
     const totalpages = over.max === Infinity ? 1 : Math.max(1, Math.floor(over.max / PAGE_SIZE));
-    let chosen: MmId | null = null;
-    let chosenPoints = -Infinity;
-    let chosenStats: OomTaskStats | null = null;
-    let chosenCg: MemCgroup | null = null;
-    if (host) {
-      for (const c of over.preorder()) {
-        for (const mm of c.mms) {
-          if (this.dead.has(mm)) continue;
-          const stats = host.oomStats(mm);
-          if (!stats) continue;
-          const points = oomBadness(stats, totalpages);
-          if (points === null || points < chosenPoints) continue;
-          chosen = mm;
-          chosenPoints = points;
-          chosenStats = stats;
-          chosenCg = c;
-        }
-      }
-    }
+    const victim = host ? selectBadProcess(over, host, this.dead, totalpages) : null;
     const time_ns = this.now();
-    if (chosen === null || !chosenStats || !chosenCg || !host) {
+    if (!host || !victim) {
       this.events.push({ type: 'oom_no_victim', time_ns, cgroup: over.path, trigger_mm: trigger });
       return null;
     }
+    const { mm: chosen, stats: chosenStats, cgroup: chosenCg, points: chosenPoints } = victim;
     this.events.push({
       type: 'oom_kill',
       time_ns,
