@@ -8,7 +8,8 @@
  * pageblock removal.
  */
 export { MermapErrorCode } from './errors.js';
-export { MERMAP_TLB_COUNTER_NAMES, MermapTlb } from './tlb.js';
+export { MERMAP_TLB_COUNTER_NAMES, MermapTlb, PgtableMermapTlb } from './tlb.js';
+export type { MermapTlbModel } from './tlb.js';
 export {
   MERMAP_COUNTER_NAMES,
   MERMAP_CPU_REGION_PAGES,

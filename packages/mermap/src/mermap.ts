@@ -16,7 +16,7 @@ import {
 } from '@kmodel/core';
 import { MermapErrorCode as E } from './errors.js';
 import type { StaleTlbChecker } from './stale.js';
-import type { MermapTlb } from './tlb.js';
+import type { MermapTlbModel } from './tlb.js';
 
 /** Live allocations per (mm, CPU): `struct mermap_cpu { ... allocs[4] }` (include/linux/mermap_types.h). */
 export const MERMAP_NR_ALLOCS = 4;
@@ -57,8 +57,8 @@ export interface MermapOptions {
   /** The address space's page table (its mm-local kernel region holds the slices). */
   pageTable: PageTable;
   /** The machine's per-CPU TLB model (shared by every mm and by the direct map). */
-  tlb: MermapTlb;
-  /** Address-space id, to tell this mm's TLB entries from other mms' (PCID-tagged). Default 0. */
+  tlb: MermapTlbModel;
+  /** Address-space id (the PCID, 1..4095 with `PgtableMermapTlb`), to tell this mm's TLB entries from other mms'. Default 1. */
   asid?: number;
   /** Pages per CPU slice. Default {@link MERMAP_CPU_REGION_PAGES}. */
   slicePages?: number;
@@ -105,7 +105,7 @@ export class Mermap {
   readonly baseVpn: Vpn;
   readonly asid: number;
   readonly pageTable: PageTable;
-  readonly tlb: MermapTlb;
+  readonly tlb: MermapTlbModel;
   readonly counters = new Counters(MERMAP_COUNTER_NAMES);
   private readonly checker: StaleTlbChecker | undefined;
   private prepared = false;
@@ -115,7 +115,7 @@ export class Mermap {
   private readonly allocBase: Int32Array;
   private readonly allocEnd: Int32Array;
   private readonly allocPfn: Float64Array;
-  private readonly keySpan: number;
+  private readonly regionPages: number;
   private readonly sGets = this.counters.slot('mermap.gets');
   private readonly sFailures = this.counters.slot('mermap.failures');
   private readonly sReserved = this.counters.slot('mermap.reserved_gets');
@@ -134,9 +134,9 @@ export class Mermap {
     this.slicePages = options.slicePages ?? MERMAP_CPU_REGION_PAGES;
     if (!Number.isInteger(this.slicePages) || this.slicePages < 2) fail(E.BadPages, `slicePages ${show(this.slicePages)} must be an integer >= 2 (one page is reserved)`, { value: this.slicePages });
     this.baseVpn = options.baseVpn ?? defaultMermapBaseVpn(options.pageTable.levels);
-    this.asid = options.asid ?? 0;
+    this.asid = options.asid ?? 1;
     this.checker = options.checker;
-    this.keySpan = this.nrCpus * this.slicePages;
+    this.regionPages = this.nrCpus * this.slicePages;
     this.nextAddr = new Int32Array(this.nrCpus);
     const n = this.nrCpus * MERMAP_NR_ALLOCS;
     this.inUse = new Uint8Array(n);
@@ -153,7 +153,7 @@ export class Mermap {
   prepare(): boolean {
     if (this.prepared) return true;
     const pt = this.pageTable;
-    const end = this.baseVpn + this.keySpan;
+    const end = this.baseVpn + this.regionPages;
     for (let vpn = this.baseVpn; vpn < end; vpn++) {
       if (vpn === this.baseVpn || vpn % 512 === 0) if (!pt.allocTable(vpn, 1)) return false;
       pt.setEntry(vpn, 1, 0, MERMAP_SENTINEL_FLAGS);
@@ -283,13 +283,13 @@ export class Mermap {
     const off0 = cpu * this.slicePages + this.allocBase[h]!;
     const n = this.allocEnd[h]! - this.allocBase[h]!;
     const pfn = this.allocPfn[h]!;
-    const key0 = this.asid * this.keySpan + off0;
+    const vpn0 = this.baseVpn + off0;
     let opId = -1;
     for (let i = 0; i < n; i++) {
-      this.pageTable.setEntry(this.baseVpn + off0 + i, 1, 0, MERMAP_SENTINEL_FLAGS);
-      if (this.tlb.caches(cpu, key0 + i)) {
-        if (opId < 0) opId = this.checker ? this.checker.recordPut(cpu, this.baseVpn + off0, pfn, n) : 0;
-        this.tlb.markStale(cpu, key0 + i, opId);
+      this.pageTable.setEntry(vpn0 + i, 1, 0, MERMAP_SENTINEL_FLAGS);
+      if (this.tlb.caches(cpu, this.asid, vpn0 + i)) {
+        if (opId < 0) opId = this.checker ? this.checker.recordPut(cpu, vpn0, pfn, n) : 0;
+        this.tlb.markStale(cpu, this.asid, vpn0 + i, opId);
       }
     }
     this.checker?.notePut(pfn, n);
@@ -306,24 +306,15 @@ export class Mermap {
   access(cpu: number, vpn: Vpn): number {
     this.tlb.checkCpu(cpu);
     const off = vpn - this.baseVpn;
-    if (!(Number.isInteger(off) && off >= 0 && off < this.keySpan)) fail(E.NotMermap, `vpn ${show(vpn)} is outside the mermap region [${show(this.baseVpn)}, ${show(this.baseVpn + this.keySpan)})`, { value: vpn });
+    if (!(Number.isInteger(off) && off >= 0 && off < this.regionPages)) fail(E.NotMermap, `vpn ${show(vpn)} is outside the mermap region [${show(this.baseVpn)}, ${show(this.baseVpn + this.regionPages)})`, { value: vpn });
     if (Math.floor(off / this.slicePages) !== cpu) {
       this.counters.add(this.sFaults);
       this.counters.add(this.sCrossCpu);
       return -1;
     }
-    const key = this.asid * this.keySpan + off;
-    const hit = this.tlb.lookup(cpu, key);
-    if (hit >= 0) {
-      if (this.tlb.isStale(cpu, key)) this.counters.add(this.sStale);
-      return hit;
-    }
-    if (!(this.pageTable.entryFlags(vpn, 1) & _PAGE_PRESENT)) {
-      this.counters.add(this.sFaults);
-      return -1;
-    }
-    const pfn = this.pageTable.entryPfn(vpn, 1);
-    this.tlb.fill(cpu, key, pfn);
+    const pfn = this.tlb.translate(cpu, this.asid, this.pageTable, vpn);
+    if (pfn < 0) this.counters.add(this.sFaults);
+    else if (this.tlb.lastHitStale) this.counters.add(this.sStale);
     return pfn;
   }
 

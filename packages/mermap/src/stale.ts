@@ -1,6 +1,6 @@
 import { Counters, fail, show, type PageAllocator, type Pfn, type Vpn } from '@kmodel/core';
 import { MermapErrorCode as E } from './errors.js';
-import type { MermapTlb } from './tlb.js';
+import type { MermapTlbModel } from './tlb.js';
 
 /**
  * What the stale-TLB checker does when pages are freed (the options raised at LSFMM+BPF
@@ -50,7 +50,7 @@ export const CHECKER_COUNTER_NAMES = ['tlb.stale_hazards', 'checker.frees', 'che
 /** Options of {@link StaleTlbChecker}. */
 export interface StaleTlbCheckerOptions {
   mode: StaleTlbMode;
-  tlb: MermapTlb;
+  tlb: MermapTlbModel;
   /** How many hazard reports to keep (all are counted). Default 100. */
   maxReports?: number;
 }
@@ -63,7 +63,7 @@ export interface StaleTlbCheckerOptions {
  */
 export class StaleTlbChecker {
   readonly mode: StaleTlbMode;
-  readonly tlb: MermapTlb;
+  readonly tlb: MermapTlbModel;
   readonly counters = new Counters(CHECKER_COUNTER_NAMES);
   /** The first `maxReports` hazards found. */
   readonly hazards: StaleHazard[] = [];
@@ -142,9 +142,9 @@ export class StaleTlbChecker {
       if (tlb.staleCount(p) === 0) continue;
       free ??= { seq: this.seq++, op: 'free_pages', cpu, pfn, nrPages, vpn: -1, time_ns: tlb.clock.now };
       const f: TlbOp = free;
-      tlb.forEachStale(p, (c, _key, opId) => {
+      tlb.forEachStale(p, (c, vpn, opId) => {
         found++;
-        if (this.hazards.length < this.maxReports) this.hazards.push({ pfn: p, cpu: c, vpn: this.putVpn[opId] ?? -1, put: this.putOp(opId), free: f });
+        if (this.hazards.length < this.maxReports) this.hazards.push({ pfn: p, cpu: c, vpn, put: this.putOp(opId), free: f });
       });
     }
     this.counters.add(this.sHazards, found);

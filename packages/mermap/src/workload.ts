@@ -13,11 +13,11 @@ import {
   type Pfn,
   type TableAllocator,
 } from '@kmodel/core';
-import { createPageTable } from '@kmodel/pgtable';
+import { createPageTable, TlbSystem } from '@kmodel/pgtable';
 import { MermapErrorCode as E } from './errors.js';
 import { Mermap } from './mermap.js';
 import { STALE_TLB_MODES, StaleTlbChecker, type StaleHazard, type StaleTlbMode } from './stale.js';
-import { MermapTlb } from './tlb.js';
+import { MermapTlb, PgtableMermapTlb, type MermapTlbModel } from './tlb.js';
 
 /**
  * How guest_memfd-like memory is kept out of (or in) the direct map:
@@ -65,6 +65,12 @@ export interface UnmappedWorkloadOptions {
   seed?: number;
   /** Hazard reports to keep. Default 20. */
   maxReports?: number;
+  /**
+   * The TLB model: `exact` ({@link MermapTlb}: every filled translation stays until flushed)
+   * or `pgtable` (`@kmodel/pgtable`'s set-associative TlbSystem through {@link PgtableMermapTlb}:
+   * entries can be evicted, so fewer stale entries survive). Default `exact`.
+   */
+  tlbModel?: 'exact' | 'pgtable';
 }
 
 /** What a strategy's machine provides to the workload. */
@@ -81,7 +87,7 @@ export interface StrategyMachine {
 export interface StrategyEnv {
   strategy: DirectMapStrategy;
   nrCpus: number;
-  tlb: MermapTlb;
+  tlb: MermapTlbModel;
   clock: SimClock;
 }
 
@@ -143,7 +149,9 @@ export function workloadDefaults(o: UnmappedWorkloadOptions): Required<UnmappedW
     slicePages: int('slicePages', o.slicePages ?? 512, 2, 1 << 20),
     seed: int('seed', o.seed ?? 1, 0),
     maxReports: int('maxReports', o.maxReports ?? 20, 0),
+    tlbModel: o.tlbModel ?? 'exact',
   };
+  if (r.tlbModel !== 'exact' && r.tlbModel !== 'pgtable') fail(E.BadOption, `workload option tlbModel = ${show(r.tlbModel)}: expected "exact" or "pgtable"`, { key: 'tlbModel' });
   if (r.cpuPolicy !== 'random' && r.cpuPolicy !== 'round_robin') fail(E.BadOption, `workload option cpuPolicy = ${show(r.cpuPolicy)}: expected "random" or "round_robin"`, { key: 'cpuPolicy' });
   if (!STALE_TLB_MODES.includes(r.checker)) fail(E.BadOption, `workload option checker = ${show(r.checker)}: expected one of ${STALE_TLB_MODES.join(', ')}`, { key: 'checker' });
   return r;
@@ -165,7 +173,7 @@ export function runUnmappedWorkload(strategy: DirectMapStrategy, factory: Strate
   if (!DIRECT_MAP_STRATEGIES.includes(strategy)) fail(E.BadOption, `strategy ${show(strategy)} unknown; expected one of ${DIRECT_MAP_STRATEGIES.join(', ')}`, { value: strategy });
   const o = workloadDefaults(options);
   const clock = new SimClock(costs);
-  const tlb = new MermapTlb(o.nrCpus, clock);
+  const tlb: MermapTlbModel = o.tlbModel === 'exact' ? new MermapTlb(o.nrCpus, clock) : new PgtableMermapTlb(new TlbSystem({ cpus: o.nrCpus }), clock);
   const machine = factory({ strategy, nrCpus: o.nrCpus, tlb, clock });
   const checker = new StaleTlbChecker({ mode: o.checker, tlb, maxReports: o.maxReports });
   const pageTable = createPageTable({ levels: 4, tables: mmTables() });
@@ -176,7 +184,7 @@ export function runUnmappedWorkload(strategy: DirectMapStrategy, factory: Strate
   const metrics: MetricSnapshot = {
     ...machine.metrics(),
     ...mermap.metrics(),
-    ...tlb.counters.snapshot(),
+    ...tlb.metrics(),
     ...checker.counters.snapshot(),
     ...w.counters.snapshot(),
     time_ns: clock.now,

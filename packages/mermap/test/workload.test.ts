@@ -52,6 +52,19 @@ describe('N unmapped allocations: exact costs per strategy', () => {
   });
 });
 
+describe('on the pgtable TLB model', () => {
+  it('flush and split counts are the same; a finite TLB holds at most as many stale entries', () => {
+    const opts = { allocations: 3000, reads: 2000, frees: 500, nrCpus: 2, seed: 4 };
+    for (const s of ['per_page', 'freetype'] as const) {
+      const exact = runUnmappedWorkload(s, seqMachine, opts).metrics;
+      const hw = runUnmappedWorkload(s, seqMachine, { ...opts, tlbModel: 'pgtable' }).metrics;
+      for (const k of ['directmap.split_1g', 'directmap.split_2m', 'directmap.flushes', 'tlb.flush_single', 'tlb.ipis', 'mermap.gets', 'mermap.local_flushes']) expect(hw[k], k).toBe(exact[k]);
+      expect(hw['tlb.stale_hazards']).toBeGreaterThan(0);
+      expect(hw['tlb.stale_hazards']).toBeLessThanOrEqual(exact['tlb.stale_hazards']!);
+    }
+  });
+});
+
 describe('stale-TLB checker modes on the freetype strategy', () => {
   const run = (checker: 'report' | 'flush_on_free' | 'page_flag') =>
     runUnmappedWorkload('freetype', seqMachine, { allocations: 1000, nrCpus: 1, checker }).metrics;
