@@ -883,11 +883,37 @@ export class BuddyAllocator implements PageAllocator {
   /** __rmqueue_smallest(): the smallest block of freetype `ft` at or above `order`, split down. */
   private rmqueueSmallest(z: number, order: number, ft: number): number {
     const base = (z * NR_FT + ft) * NR_ORD;
+    const head = this.head;
     for (let o = order; o < NR_ORD; o++) {
-      const pfn = this.head[base + o]!;
+      const pfn = head[base + o]!;
       if (pfn < 0) continue;
-      this.delFree(pfn, z, ft, o);
-      this.expand(pfn, z, order, o, ft);
+      // Inlined delFree + expand: the hot path of every buddy allocation.
+      const id = base + o;
+      const n = this.next[pfn]!;
+      head[id] = n;
+      if (n >= 0) this.prev[n] = -1;
+      else this.tail[id] = -1;
+      this.count[id]--;
+      this.areaFree[z * NR_ORD + o]--;
+      this.state[pfn] = 0;
+      const taken = 1 << order;
+      this.zoneFree[z] -= taken;
+      this.ftFree[z * NR_FT + ft] -= taken;
+      let high = o;
+      while (high > order) {
+        high--;
+        const half = pfn + (1 << high);
+        const hid = base + high;
+        const h = head[hid]!;
+        this.next[half] = h;
+        this.prev[half] = -1;
+        if (h >= 0) this.prev[h] = half;
+        else this.tail[hid] = half;
+        head[hid] = half;
+        this.count[hid]++;
+        this.state[half] = ST_FREE | high;
+        this.areaFree[z * NR_ORD + high]++;
+      }
       return pfn;
     }
     return -1;
@@ -1180,17 +1206,41 @@ export class BuddyAllocator implements PageAllocator {
   private freeOneBlock(pfn: number, order: number, z: number, toTail: boolean): void {
     const st = this.state;
     const ft = this.pbFt[pfn >>> PB_SHIFT]!;
+    const endPfn = this.endPfn;
+    const next = this.next;
+    const prev = this.prev;
+    const base = (z * NR_FT + ft) * NR_ORD;
+    // Pages this free adds to the zone; buddies merged in only move between lists.
+    const added = 1 << order;
     while (order < MAX_PAGE_ORDER) {
       const buddy = pfn ^ (1 << order);
-      if (buddy >= this.endPfn || st[buddy] !== (ST_FREE | order)) break;
-      let bft = ft;
+      if (buddy >= endPfn || st[buddy] !== (ST_FREE | order)) break;
       if (order >= PAGEBLOCK_ORDER) {
         if (this.pbZone[buddy >>> PB_SHIFT] !== z) break;
-        bft = this.pbFt[buddy >>> PB_SHIFT]!;
-        if (bft !== ft && (bft === FT_UU || ft === FT_UU || !migratetypeIsMergeable(ft) || !migratetypeIsMergeable(bft))) break;
+        const bft = this.pbFt[buddy >>> PB_SHIFT]!;
+        if (bft !== ft) {
+          if (bft === FT_UU || ft === FT_UU || !migratetypeIsMergeable(ft) || !migratetypeIsMergeable(bft)) break;
+          // Different (mergeable) types: the buddy's pageblocks take the freed block's type.
+          this.delFree(buddy, z, bft, order);
+          this.changePageblockRange(buddy, order, ft);
+          this.zoneFree[z] += 1 << order;
+          this.ftFree[z * NR_FT + ft] += 1 << order;
+          pfn &= buddy;
+          order++;
+          continue;
+        }
       }
-      this.delFree(buddy, z, bft, order);
-      if (bft !== ft) this.changePageblockRange(buddy, order, ft);
+      // Inlined listDel of the buddy from its (same-freetype) list.
+      const id = base + order;
+      const p = prev[buddy]!;
+      const n = next[buddy]!;
+      if (p >= 0) next[p] = n;
+      else this.head[id] = n;
+      if (n >= 0) prev[n] = p;
+      else this.tail[id] = p;
+      this.count[id]--;
+      this.areaFree[z * NR_ORD + order]--;
+      st[buddy] = 0;
       pfn &= buddy;
       order++;
     }
@@ -1198,9 +1248,15 @@ export class BuddyAllocator implements PageAllocator {
       // buddy_merge_likely(): if the next-higher buddy is free, this block is likely to merge soon.
       const higher = pfn & ~(1 << order);
       const hb = higher ^ (1 << (order + 1));
-      toTail = hb < this.endPfn && st[hb] === (ST_FREE | (order + 1)) && this.pbZone[hb >>> PB_SHIFT] === z;
+      toTail = hb < endPfn && st[hb] === (ST_FREE | (order + 1)) && this.pbZone[hb >>> PB_SHIFT] === z;
     }
-    this.addFree(pfn, z, ft, order, toTail);
+    const id = base + order;
+    if (toTail) this.listAddTail(pfn, id);
+    else this.listAddHead(pfn, id);
+    st[pfn] = ST_FREE | order;
+    this.areaFree[z * NR_ORD + order]++;
+    this.zoneFree[z] += added;
+    this.ftFree[z * NR_FT + ft] += added;
   }
 
   // ---------------------------------------------------------------- accounting
