@@ -137,6 +137,27 @@ describe('runNative on the live kernel', () => {
     expect(base.PageTables).toBeGreaterThan(0);
   });
 
+  it('streams more commands than the runner buffers at once (8192 calls, about 250 KB)', async () => {
+    const t = parseTrace(
+      lines(
+        { op: 'status', label: 'before' },
+        { op: 'mmap', region: 'a', addr: '0x300000000000', size: '32MiB' },
+        { op: 'touch', region: 'a', access: 'read' },
+        { op: 'madvise', region: 'a', size: '4KiB', advice: 'dontneed', repeat: { count: 8192, step: '4KiB' } },
+        { op: 'status', label: 'after' },
+      ),
+      'many.jsonl',
+    );
+    expect(encodeTrace(t).length).toBeGreaterThan(200_000);
+    if (!nativeAvailable()) {
+      expect([NativeErrorCode.NotLinux, NativeErrorCode.NoCompiler]).toContain(thrown(() => buildRunner({ cacheDir })).code);
+      return;
+    }
+    const [before, after] = await runNative(t, { cacheDir });
+    // 16 PTE tables (zapped by 4 KiB calls, never reclaimed) + 1 PMD + 1 PUD table.
+    expect(after!.VmPTE - before!.VmPTE).toBe(72);
+  });
+
   it('names the trace line of a system call the kernel refused', async () => {
     // 2^56 is above the user address space of 4- and 5-level paging: mmap fails with ENOMEM.
     const t = parseTrace(lines({ op: 'status', label: 'x' }, { op: 'mmap', region: 'a', addr: '0x100000000000000', size: '4KiB' }), 'bad.jsonl');
