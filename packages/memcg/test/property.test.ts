@@ -1,5 +1,5 @@
-import { PAGE_SIZE, isKmodelError } from '@kmodel/core';
-import type { ChargeKind, MmId } from '@kmodel/core';
+import { PAGE_SIZE, SimClock, isKmodelError } from '@kmodel/core';
+import type { ChargeKind, MmId, Reclaimer } from '@kmodel/core';
 import { CHARGE_KINDS, MemcgTree } from '@kmodel/memcg';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ type Op =
   | { op: 'uncharge'; mm: MmId; kind: ChargeKind; fraction: number }
   | { op: 'attach'; mm: MmId; path: string }
   | { op: 'limit'; path: string; pages: number | null }
+  | { op: 'high'; path: string; pages: number | null }
   | { op: 'exit'; mm: MmId };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -21,11 +22,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('attach' as const), mm: fc.constantFrom(...MMS), path: fc.constantFrom(...PATHS) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('limit' as const), path: fc.constantFrom('/a', '/a/b', '/a/c', '/d'), pages: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), mm: fc.constantFrom(...MMS) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('high' as const), path: fc.constantFrom('/a', '/a/b', '/a/c', '/d'), pages: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: null }) }) },
 );
 
 /**
  * The invariant: every cgroup's counters (usage, each memory.stat kind, v1 kmem) equal the sum
- * of what the live address spaces of its subtree hold charged, and limits hold.
+ * of what the live address spaces of its subtree hold charged. (Limits may be passed by the
+ * forced charges made inside reclaim, so they are not checked here.)
  */
 function checkInvariants(tree: MemcgTree, ledger: Map<MmId, Record<ChargeKind, number>>): void {
   for (const path of tree.paths()) {
@@ -39,11 +42,9 @@ function checkInvariants(tree: MemcgTree, ledger: Map<MmId, Record<ChargeKind, n
     const kmem = expected.kernel + expected.pagetables + expected.sec_pagetables;
     if (tree.version === 'v2') {
       expect(m['memory.current']).toBe(total);
-      expect(m['memory.current']).toBeLessThanOrEqual(m['memory.max']!);
     } else {
       expect(m['memory.usage_in_bytes']).toBe(total);
       expect(m['memory.kmem.usage_in_bytes']).toBe(kmem);
-      expect(m['memory.usage_in_bytes']).toBeLessThanOrEqual(m['memory.limit_in_bytes']!);
     }
     expect(m['memory.stat.anon']).toBe(expected.anon);
     expect(m['memory.stat.file']).toBe(expected.file);
@@ -57,9 +58,6 @@ describe('property: cgroup charges equal the live pages charged to them, at ever
   it.each(['v1', 'v2'] as const)('%s', (version) => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 120 }), (ops) => {
-        const tree = new MemcgTree({ version });
-        for (const p of PATHS.slice(1)) tree.create(p);
-        const host = new FakeProcesses(tree);
         // The test's own ledger of live charges, kept apart from the tree.
         const ledger = new Map<MmId, Record<ChargeKind, number>>();
         const held = (mm: MmId) => {
@@ -67,6 +65,28 @@ describe('property: cgroup charges equal the live pages charged to them, at ever
           if (!h) ledger.set(mm, (h = { anon: 0, file: 0, kernel: 0, pagetables: 0, sec_pagetables: 0 }));
           return h;
         };
+        // Reclaim drops file pages of the tasks in the asked cgroup, half of what is asked
+        // from each, and may itself charge (a forced charge, as under PF_MEMALLOC).
+        let tree!: MemcgTree;
+        const reclaimer: Reclaimer = {
+          reclaim(cgroup, bytes) {
+            let freed = 0;
+            for (const mm of tree.tasksIn(cgroup ?? '/')) {
+              if (tree.isKilled(mm)) continue;
+              const n = Math.min(tree.chargedBy(mm, 'file'), Math.ceil(bytes / 2 / PAGE_SIZE) * PAGE_SIZE);
+              if (n > 0) {
+                tree.uncharge(mm, 'file', n);
+                held(mm).file -= n;
+                freed += n;
+              }
+              if (tree.charge(mm, 'kernel', PAGE_SIZE)) held(mm).kernel += PAGE_SIZE;
+            }
+            return freed;
+          },
+        };
+        tree = new MemcgTree({ version, reclaimer, clock: new SimClock() });
+        for (const p of PATHS.slice(1)) tree.create(p);
+        const host = new FakeProcesses(tree);
         const oomKill = host.oomKill.bind(host);
         host.oomKill = (mm) => {
           oomKill(mm);
@@ -99,6 +119,9 @@ describe('property: cgroup charges equal the live pages charged to them, at ever
               } catch (e) {
                 if (!isKmodelError(e, 'E_BUSY')) throw e;
               }
+              break;
+            case 'high':
+              if (version === 'v2') tree.write(o.path, 'memory.high', o.pages === null ? 'max' : String(o.pages * PAGE_SIZE));
               break;
             case 'exit':
               tree.exit(o.mm);
