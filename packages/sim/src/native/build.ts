@@ -54,6 +54,9 @@ export function findCompiler(compiler?: string): string {
 export function buildRunner(options: BuildOptions = {}): string {
   requireLinux(options.platform);
   const compiler = findCompiler(options.compiler);
+  if (!existsSync(RUNNER_SOURCE)) {
+    throw new KmodelError(NativeErrorCode.Build, `the native runner's source ${RUNNER_SOURCE} is missing from this installation of @kmodel/sim`, { path: RUNNER_SOURCE });
+  }
   const source = readFileSync(RUNNER_SOURCE);
   const hash = createHash('sha256').update(source).update(compiler).update(RUNNER_CFLAGS.join(' ')).digest('hex').slice(0, 16);
   const dir = options.cacheDir ?? process.env['KMODEL_CACHE_DIR'] ?? join(tmpdir(), 'kmodel-native');
