@@ -85,25 +85,26 @@ for (const levels of [4, 5] as const) {
   });
 }
 
-// Accesses through TlbSystem: TLB then walk and fill on a miss.
-{
+// Accesses through TlbSystem: a 1 Ki-page working set that fits the TLB (hits), and 64 Ki pages that do not (misses, walk and fill).
+for (const pages of [1024, 1 << 16]) {
   const sys = new TlbSystem({ cpus: 2 });
   const pt = createPageTable({ levels: 4, tables: tables() });
-  const N = 1 << 14;
   const base = 0x7f0000000;
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < pages; i++) {
     if (i % 512 === 0) pt.allocTable(base + i, 1);
     pt.setEntry(base + i, 1, i, URW);
   }
   sys.switchMm(0, pt, 1);
-  const rounds = 64;
-  rate('TlbSystem.access, 16 Ki pages (mixed hit/miss)', N * rounds, () => {
+  const total = 1 << 21;
+  const rounds = total / pages;
+  const mask = pages - 1;
+  rate(`TlbSystem.access, ${pages} pages`, total, () => {
     let s = 0;
-    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += sys.access(0, base + ((i * 40503) & (N - 1)), ACCESS_USER);
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < pages; i++) s += sys.access(0, base + ((i * 40503) & mask), ACCESS_USER);
     return s;
   });
   const c = sys.counters.snapshot();
-  console.log(`  hits ${c['tlb.hits']}, misses ${c['tlb.misses']}`);
+  console.log(`  hit rate ${((100 * c['tlb.hits']) / (c['tlb.hits'] + c['tlb.misses'])).toFixed(1)} %`);
 }
 
 // Host bytes per PTE table: the 2 TiB one-byte-per-2 MiB attack (1,048,576 one-entry PTE tables), and full tables.

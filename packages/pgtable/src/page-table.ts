@@ -292,13 +292,14 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * @inheritDoc
+   * Sets the entry at `level` (set_pte_at / set_pmd_at / set_pud_at); the table must exist.
+   * Level 2 or 3 with `_PAGE_PSE` makes a 2 MiB / 1 GiB leaf; `(0, 0)` clears the entry.
    *
-   * Throws `E_BAD_LEVEL` for level ≥ 4 (x86-64 has no leaves above 1 GiB), `E_PFN_RANGE`,
+   * Throws `E_NONCANONICAL`, `E_BAD_LEVEL` for level ≥ 4 (x86-64 has no leaves above 1 GiB), `E_PFN_RANGE`,
    * `E_BAD_FLAGS` (unknown bits; PAT_LARGE on a 4 KiB PTE; a present entry above the PTE
    * level without `_PAGE_PSE`: tables are installed by {@link allocTable}), `E_UNALIGNED`
    * (a huge leaf's PFN not aligned to 2 MiB / 1 GiB), `E_NO_TABLE`, and `E_TABLE_PRESENT`
-   * when the entry points to a table. `(0, 0)` clears the entry.
+   * when the entry points to a table.
    */
   setEntry(vpn: Vpn, level: Level, pfn: Pfn, flags: number): void {
     this.checkVpn(vpn);
@@ -344,7 +345,8 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * @inheritDoc
+   * Clears the entry at `level` (ptep_get_and_clear / pmd_clear); returns the old PFN, or -1
+   * when it was none or its table is missing.
    *
    * Throws `E_TABLE_PRESENT` when the entry points to a table (unhooking a table without
    * freeing it would leak it: use {@link freePteTable}, {@link freePmdTable} or
@@ -373,7 +375,8 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * @inheritDoc
+   * Clears every leaf in [startVpn, endVpn) (zap_pte_range and its PMD / PUD siblings),
+   * calling `visit` with each before it goes; returns how many entries went. Tables stay.
    *
    * Non-present leaves (swap entries, markers) are cleared too; `visit` gets their decoded
    * bits and can tell them apart by the missing `_PAGE_PRESENT`. Visits go in ascending vpn
@@ -519,7 +522,8 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * @inheritDoc
+   * Unhooks and frees the PTE table covering `vpn` (pmd_clear + pte_free), whatever it holds;
+   * false when there is none.
    *
    * Entries still in the table vanish with it: the observer hears `tableFree` only, not a
    * `pteClear` per entry.
@@ -529,7 +533,10 @@ export class X86PageTable implements PageTable {
     return this.freeTableAt(vpn, 1);
   }
 
-  /** @inheritDoc Throws `E_TABLE_BUSY` when the PMD table still holds entries. */
+  /**
+   * Unhooks and frees the PMD table covering `vpn` (pud_clear + pmd_free); false when there is
+   * none. Throws `E_TABLE_BUSY` when it still holds entries.
+   */
   freePmdTable(vpn: Vpn): boolean {
     this.checkVpn(vpn);
     const t = this.lookup(vpn, 2);
@@ -549,7 +556,7 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * @inheritDoc
+   * Walks [startVpn, endVpn) calling the given callbacks (walk_page_range with mm_walk_ops).
    *
    * Callbacks run in ascending vpn order and must not change this page table. `leaf` and
    * `nonPresent` get the entry's first vpn (which may lie below `startVpn` for a huge leaf
