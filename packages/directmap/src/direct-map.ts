@@ -12,7 +12,9 @@ import {
   fail,
   show,
   SimClock,
+  GFP_KERNEL,
   type DirectMapControl,
+  type PageAllocator,
   type Level,
   type MetricSnapshot,
   type PagingLevels,
@@ -82,6 +84,18 @@ export interface DirectMapOptions {
   nrCpus?: number;
   /** Simulated clock charged with `directmap_split` per split (and by the default TLB model). */
   clock?: SimClock;
+}
+
+/**
+ * Split page-table pages from a page allocator, as split_large_page gets them:
+ * alloc_pages(GFP_KERNEL, 0), an unmovable page charged to no memory cgroup. The allocator
+ * must tolerate being called while it converts a pageblock (re-entrancy).
+ */
+export function pageAllocatorTables(allocator: PageAllocator, gfp: number = GFP_KERNEL): TableAllocator {
+  return {
+    allocTable: () => allocator.allocPages(gfp, 0),
+    freeTable: (pfn) => allocator.freePages(pfn, 0),
+  };
 }
 
 /** A bump allocator of table-page PFNs starting at `base`, reusing freed ones (lowest first is not promised). */

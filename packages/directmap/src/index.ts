@@ -22,5 +22,5 @@ export {
 export type { DirectMapSizes, LayoutSegment, RamRange } from './layout.js';
 export { CountingKernelTlb, TLB_COUNTER_NAMES, TLB_SINGLE_PAGE_FLUSH_CEILING } from './flusher.js';
 export type { KernelTlbFlusher } from './flusher.js';
-export { DIRECTMAP_COUNTER_NAMES, DirectMap, PAGE_KERNEL, PAGE_KERNEL_LARGE, bumpTableAllocator } from './direct-map.js';
+export { DIRECTMAP_COUNTER_NAMES, DirectMap, PAGE_KERNEL, PAGE_KERNEL_LARGE, bumpTableAllocator, pageAllocatorTables } from './direct-map.js';
 export type { DirectMapOptions } from './direct-map.js';

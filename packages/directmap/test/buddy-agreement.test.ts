@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { __GFP_UNMAPPED, GFP_KERNEL, GFP_HIGHUSER_MOVABLE, MiB, type TableAllocator } from '@kmodel/core';
 import { BuddyAllocator, x86Layout } from '@kmodel/buddy';
-import { DirectMap, ramRangesExcluding } from '@kmodel/directmap';
+import { DirectMap, pageAllocatorTables, ramRangesExcluding } from '@kmodel/directmap';
 
 const PB = 512;
 
@@ -79,5 +79,33 @@ describe('buddy and direct map agree on every pageblock', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('split page-table pages from the buddy allocator itself', () => {
+  it('per-page removal takes one unmovable page per split; pageblock conversion re-enters buddy for the 1 GiB split', () => {
+    const layout = x86Layout({ memory: 8192 * MiB });
+    const ram = ramRangesExcluding(layout.endPfn, layout.holes);
+    // The direct map needs the allocator and the allocator the direct map: tie the knot.
+    let buddy!: BuddyAllocator;
+    const dm = new DirectMap({ ram, tables: { allocTable: (l) => pageAllocatorTables(buddy).allocTable(l), freeTable: (p, l) => pageAllocatorTables(buddy).freeTable(p, l) } });
+    buddy = new BuddyAllocator({ layout, directMap: dm });
+    const before = buddy.allocatedPages();
+    const pages: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      const pfn = buddy.allocPages(GFP_KERNEL, 0)!;
+      expect(dm.removeRange(pfn, 1)).toBe(true);
+      pages.push(pfn);
+    }
+    const pt = dm.kernelPtPages;
+    expect(pt).toBe(dm.counters.get('directmap.split_1g') + dm.counters.get('directmap.split_2m'));
+    expect(buddy.allocatedPages() - before).toBe(600 + pt);
+    // Unmapped allocations convert pageblocks; a split inside that conversion allocates from buddy again.
+    for (let i = 0; i < 2000; i++) expect(buddy.allocPages(GFP_KERNEL | __GFP_UNMAPPED, 0)).not.toBeNull();
+    expect(buddy.counters()['buddy.unmapped_conversions']).toBeGreaterThanOrEqual(4);
+    expect(buddy.allocatedPages() - before).toBe(600 + 2000 + dm.kernelPtPages);
+    for (const p of pages) dm.restoreRange(p, 1);
+    buddy.checkInvariants();
+    checkAgreement({ layout, ram, dm, buddy });
   });
 });

@@ -83,6 +83,15 @@ describe.each(TLB_MODELS)('on the %s TLB model', (model) => {
     });
   });
 
+  describe('one local flush per wrap', () => {
+    it('2000 single-page cycles wrap at gets 512, 1023 and 1534: three local flushes, no IPI', () => {
+      const { mermap, tlb } = setup(2);
+      for (let i = 0; i < 2000; i++) mermap.put(mermap.get(1, i, 1));
+      expect(mermap.metrics()['mermap.local_flushes']).toBe(3);
+      expect(tlb.metrics()).toMatchObject({ 'tlb.flush_full': 3, 'tlb.ipis': 0 });
+    });
+  });
+
   describe('bump allocator rules', () => {
     it('does not reuse freed space below the highest live allocation until the end of the slice', () => {
       const { mermap } = setup(1, 'report', 16);
