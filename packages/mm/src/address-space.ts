@@ -1046,7 +1046,8 @@ export class AddressSpace {
     c.charge('munmap_per_anon_page', this.zapAnon);
     c.charge('munmap_per_zero_entry', this.zapZero);
     c.charge('munmap_per_table_freed', tablesFreed);
-    this.tlb.flushRange(this.id, vpn, end, tablesFreed > 0, 1);
+    // tlb_finish_mmu flushes only when something was gathered.
+    if (this.zapAnon + this.zapZero + tablesFreed > 0) this.tlb.flushRange(this.id, vpn, end, tablesFreed > 0, 1);
     this.mmapLock.exitWrite(lockStart);
     this.hooks.afterZap?.(this, vpn, end, 'munmap');
   }

@@ -10,6 +10,17 @@ export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const PROT_EXEC = 4;
 
+/**
+ * PROT_* bits from the trace format's letters: any of `r`, `w`, `x` in that order, or
+ * `none` (`"rw"` = PROT_READ | PROT_WRITE). Returns -1 for anything else.
+ */
+export function protFromString(prot: string): number {
+  if (prot === 'none') return PROT_NONE;
+  const m = /^(r?)(w?)(x?)$/.exec(prot);
+  if (m === null || prot === '') return -1;
+  return (m[1] ? PROT_READ : 0) | (m[2] ? PROT_WRITE : 0) | (m[3] ? PROT_EXEC : 0);
+}
+
 /** madvise advice values (include/uapi/asm-generic/mman-common.h). */
 export const MADV_FREE = 8;
 export const MADV_DONTNEED = 4;

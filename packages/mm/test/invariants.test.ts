@@ -19,7 +19,9 @@ const op = fc.oneof(
   fc.constant({ k: 'fork' as const }),
 );
 
-function apply(mm: AddressSpace, o: fc.Arbitrary<unknown> extends never ? never : any): AddressSpace | null {
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+function apply(mm: AddressSpace, o: Op): AddressSpace | null {
   try {
     switch (o.k) {
       case 'mmap': mm.mmap({ addr: o.v, pages: o.n, fixedNoreplace: true }); break;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KmodelError } from '@kmodel/core';
-import { DEFAULT_MMAP_BASE_VPN, MmErrorCode, PROT_NONE, PROT_READ, VM_FAULT_OOM, VM_FAULT_SIGSEGV } from '@kmodel/mm';
+import { DEFAULT_MMAP_BASE_VPN, MmErrorCode, PROT_NONE, PROT_READ, VM_FAULT_OOM, VM_FAULT_SIGSEGV, protFromString } from '@kmodel/mm';
 import { A, MiB, kb, machine } from './helpers/machine.js';
 
 function code(f: () => unknown): string {
@@ -59,6 +59,12 @@ describe('mmap placement (arch_get_unmapped_area_topdown, thp_get_unmapped_area)
     expect(mm.mmap({ addr: 2 ** 36, pages: 1, fixedNoreplace: true })).toBe(2 ** 36);
     const four = machine().mm();
     expect(code(() => four.mmap({ addr: 2 ** 36, pages: 1, fixedNoreplace: true }))).toBe(MmErrorCode.AddressRange);
+  });
+});
+
+describe('prot letters', () => {
+  it('parses the trace format letters', () => {
+    expect(['rw', 'r', 'none', 'rwx', 'x', 'wr', ''].map(protFromString)).toEqual([3, 1, 0, 7, 4, -1, -1]);
   });
 });
 
