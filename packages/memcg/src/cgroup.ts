@@ -34,6 +34,8 @@ export class MemCgroup {
   kmemWatermark = 0;
   /** memory.oom_control oom_kill_disable (v1). */
   oomKillDisable = false;
+  /** memory.oom.group (v2): an OOM kill in this subtree kills the whole group. */
+  oomGroup = false;
 
   /** Hierarchical bytes by charge kind (memory.stat; v1 total_*). */
   readonly stat = new Float64Array(NR_CHARGE_KINDS);

@@ -9,4 +9,5 @@ export const MEMCG_HIGH = 1;
 export const MEMCG_MAX = 2;
 export const MEMCG_OOM = 3;
 export const MEMCG_OOM_KILL = 4;
+export const MEMCG_OOM_GROUP_KILL = 5;
 export const NR_MEMORY_EVENTS = MEMORY_EVENT_NAMES.length;

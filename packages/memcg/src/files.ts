@@ -9,9 +9,9 @@ import type { CgroupVersion, LimitInput } from './limits.js';
 import { kernelBytes, renderMemoryEvents, renderMemoryStatV1, renderMemoryStatV2 } from './render.js';
 
 /** The files of one cgroup: which exist and are writable per version, their text and their numbers. */
-export const V2_WRITABLE = ['memory.max', 'memory.high', 'memory.low', 'memory.min'] as const;
+export const V2_WRITABLE = ['memory.max', 'memory.high', 'memory.low', 'memory.min', 'memory.oom.group'] as const;
 export const V1_WRITABLE = ['memory.limit_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.oom_control', 'memory.max_usage_in_bytes', 'memory.failcnt'] as const;
-export const V2_FILES = ['memory.current', 'memory.min', 'memory.low', 'memory.high', 'memory.max', 'memory.peak', 'memory.events', 'memory.events.local', 'memory.stat'] as const;
+export const V2_FILES = ['memory.current', 'memory.min', 'memory.low', 'memory.high', 'memory.max', 'memory.peak', 'memory.oom.group', 'memory.events', 'memory.events.local', 'memory.stat'] as const;
 export const V1_FILES = [
   'memory.usage_in_bytes', 'memory.max_usage_in_bytes', 'memory.limit_in_bytes', 'memory.failcnt', 'memory.kmem.usage_in_bytes',
   'memory.kmem.max_usage_in_bytes', 'memory.kmem.limit_in_bytes', 'memory.kmem.failcnt', 'memory.oom_control', 'memory.stat', 'memory.use_hierarchy',
@@ -38,18 +38,23 @@ export function checkFile(file: string, version: CgroupVersion): void {
 /** Settings `MemcgTree.create` accepts: the writable files except the two reset files of v1. */
 const SETTINGS_EXCLUDED = new Set(['memory.max_usage_in_bytes', 'memory.failcnt']);
 
-/** memory.oom_control accepts 0 or 1 (memcg1_oom_control_write: EINVAL otherwise). */
-export function parseOomControl(text: string): boolean {
+/** memory.oom_control and memory.oom.group accept 0 or 1 (EINVAL otherwise). */
+export function parseFlag(text: string, file: string): boolean {
   const t = String(text).trim();
-  if (t !== '0' && t !== '1') fail(MemcgErrorCode.BadLimit, `memory.oom_control ${show(text)} must be 0 or 1`, { value: text });
+  if (t !== '0' && t !== '1') fail(MemcgErrorCode.BadLimit, `${file} ${show(text)} must be 0 or 1`, { value: text });
   return t === '1';
+}
+
+/** Files that hold a 0/1 flag rather than a size. */
+export function isFlagFile(file: string): boolean {
+  return file === 'memory.oom_control' || file === 'memory.oom.group';
 }
 
 /** Validates one setting of `CgroupOptions.limits`; returns the parsed value (bytes, or a flag for oom_control). */
 export function parseSetting(file: string, value: LimitInput | boolean, version: CgroupVersion): number | boolean {
   const settings = writableOf(version).filter((f) => !SETTINGS_EXCLUDED.has(f));
   if (!settings.includes(file)) fail(CoreErrorCode.UnknownKey, `unknown ${version} limit ${show(file)}; expected one of ${settings.join(', ')}`, { key: file });
-  if (file === 'memory.oom_control') return typeof value === 'boolean' ? value : parseOomControl(String(value));
+  if (isFlagFile(file)) return typeof value === 'boolean' ? value : parseFlag(String(value), file);
   if (typeof value === 'boolean') return fail(MemcgErrorCode.BadLimit, `${file} ${show(value)} is not a limit`, { value });
   return parseLimit(value, version, file);
 }
@@ -70,6 +75,8 @@ export function readFile(cg: MemCgroup, file: string, version: CgroupVersion, un
         return `${formatLimitV2(cg.max)}\n`;
       case 'memory.peak':
         return `${cg.watermark}\n`;
+      case 'memory.oom.group':
+        return `${cg.oomGroup ? 1 : 0}\n`;
       case 'memory.events':
         return renderMemoryEvents(cg.events);
       case 'memory.events.local':

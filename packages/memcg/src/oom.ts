@@ -50,3 +50,18 @@ export function selectBadProcess(over: MemCgroup, host: OomHost, exempt: Readonl
   }
   return chosen;
 }
+
+/**
+ * mem_cgroup_get_oom_group(): the highest cgroup with memory.oom.group set on the way from the
+ * victim's cgroup up to the OOM domain `over` (inclusive), or null. The root never counts.
+ * @internal
+ */
+export function oomGroupOf(victimCg: MemCgroup, over: MemCgroup): MemCgroup | null {
+  let group: MemCgroup | null = null;
+  if (victimCg.isRoot) return null;
+  for (let c: MemCgroup | null = victimCg; c; c = c.parent) {
+    if (c.oomGroup) group = c;
+    if (c === over) break;
+  }
+  return group;
+}

@@ -2,13 +2,14 @@ import { CoreErrorCode, PAGE_SIZE, fail, show } from '@kmodel/core';
 import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, Reclaimer, SimClock } from '@kmodel/core';
 import { MemCgroup } from './cgroup.js';
 import { MemcgErrorCode } from './errors.js';
-import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_KILL } from './events.js';
-import { cgroupMetrics, checkFile, parseOomControl, parseSetting, readFile, writableOf } from './files.js';
+import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_GROUP_KILL, MEMCG_OOM_KILL } from './events.js';
+import { cgroupMetrics, checkFile, isFlagFile, parseFlag, parseSetting, readFile, writableOf } from './files.js';
 import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage } from './high-delay.js';
 import { KIND_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
 import { parseLimitText } from './limits.js';
 import type { CgroupVersion, LimitInput } from './limits.js';
-import { selectBadProcess } from './oom.js';
+import { oomBadness, oomGroupOf, selectBadProcess } from './oom.js';
+import type { OomVictim } from './oom.js';
 import type { CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomStall } from './types.js';
 
 interface TaskState {
@@ -278,7 +279,7 @@ export class MemcgTree implements Charger {
         return false;
       }
       const victim = this.outOfMemory(over, mm);
-      if (victim === null || victim === mm) return false;
+      if (victim === null || this.dead.has(mm)) return false;
       retries = this.policy.maxReclaimRetries;
     }
   }
@@ -341,7 +342,7 @@ export class MemcgTree implements Charger {
     }
     if (cg.isRoot) fail(MemcgErrorCode.RootLimit, `cannot write ${file} of the root cgroup`, { path, file });
     let value: number | boolean;
-    if (file === 'memory.oom_control') value = parseOomControl(text);
+    if (isFlagFile(file)) value = parseFlag(text, file);
     else if (file === 'memory.max_usage_in_bytes' || file === 'memory.failcnt') value = 0;
     else value = parseLimitText(text, this.version, file);
     this.applySetting(cg, file, value);
@@ -452,6 +453,9 @@ export class MemcgTree implements Charger {
       }
       case 'memory.kmem.limit_in_bytes':
         // Since the v1 kmem limit was deprecated the write is accepted and has no effect.
+        return;
+      case 'memory.oom.group':
+        cg.oomGroup = value as boolean;
         return;
       case 'memory.oom_control':
         cg.oomKillDisable = value as boolean;
@@ -586,42 +590,61 @@ export class MemcgTree implements Charger {
       this.events.push({ type: 'oom_no_victim', time_ns, cgroup: over.path, trigger_mm: trigger });
       return null;
     }
-    const { mm: chosen, stats: chosenStats, cgroup: chosenCg, points: chosenPoints } = victim;
+    const gen = ++this.oomGen;
+    this.killTask(victim, over, trigger, totalpages, time_ns, host);
+    // oom_kill_process(): with memory.oom.group set on the victim's cgroup or an ancestor up to
+    // the OOM domain, every other task of the highest such group dies too, except the exempt.
+    const group = this.version === 'v2' ? oomGroupOf(victim.cgroup, over) : null;
+    if (group) {
+      this.memoryEvent(group, MEMCG_OOM_GROUP_KILL);
+      for (const c of group.preorder()) {
+        for (const mm of [...c.mms]) {
+          if (this.dead.has(mm)) continue;
+          const stats = host.oomStats(mm);
+          const points = stats ? oomBadness(stats, totalpages) : null;
+          if (stats && points !== null) this.killTask({ mm, stats, cgroup: c, points }, over, trigger, totalpages, time_ns, host);
+        }
+      }
+    }
+    // Page tables of victims chosen by earlier OOM decisions are freed by now.
+    if (this.pendingFrees.length > 0) this.flushPendingFrees(gen);
+    return victim.mm;
+  }
+
+  /** __oom_kill_process(): records the kill and has the host tear the task down. */
+  private killTask(victim: OomVictim, over: MemCgroup, trigger: MmId | null, totalpages: number, time_ns: number, host: OomHost): void {
+    const { mm, stats, cgroup } = victim;
     this.events.push({
       type: 'oom_kill',
       time_ns,
       cgroup: over.path,
-      task_memcg: chosenCg.path,
-      mm: chosen,
+      task_memcg: cgroup.path,
+      mm,
       trigger_mm: trigger,
-      rss_pages: chosenStats.rssPages,
-      VmRSS: chosenStats.rssPages * 4,
-      pgtables_bytes: chosenStats.pgtablesBytes,
-      VmPTE: Math.floor(chosenStats.pgtablesBytes / 1024),
-      swapents: chosenStats.swapents,
-      oom_score_adj: chosenStats.oomScoreAdj,
-      points: chosenPoints,
+      rss_pages: stats.rssPages,
+      VmRSS: stats.rssPages * 4,
+      pgtables_bytes: stats.pgtablesBytes,
+      VmPTE: Math.floor(stats.pgtablesBytes / 1024),
+      swapents: stats.swapents,
+      oom_score_adj: stats.oomScoreAdj,
+      points: victim.points,
       totalpages,
     });
-    // __oom_kill_process(): memcg_memory_event_mm(victim->mm, MEMCG_OOM_KILL).
-    this.memoryEvent(chosenCg, MEMCG_OOM_KILL);
-    this.dead.add(chosen);
-    this.stalled.delete(chosen);
-    const gen = ++this.oomGen;
-    this.killing = trigger !== null && this.policy.lateTableFree ? chosen : null;
+    // memcg_memory_event_mm(victim->mm, MEMCG_OOM_KILL).
+    this.memoryEvent(cgroup, MEMCG_OOM_KILL);
+    this.dead.add(mm);
+    this.stalled.delete(mm);
+    this.killing = trigger !== null && this.policy.lateTableFree ? mm : null;
     this.reclaimDepth++;
     try {
-      host.oomKill(chosen);
+      host.oomKill(mm);
     } finally {
       this.reclaimDepth--;
       this.killing = null;
     }
-    // Page tables of victims chosen by earlier OOM decisions are freed by now.
-    if (this.pendingFrees.length > 0) this.flushPendingFrees(gen);
     // The victim's pages are uncharged as its teardown frees them; pages it still shares
     // (e.g. with a forked child) stay charged to it until they are freed.
-    this.dropIfDeadAndEmpty(chosen);
-    return chosen;
+    this.dropIfDeadAndEmpty(mm);
   }
 
   /** Applies deferred page-table uncharges recorded before OOM decision `beforeGen`. */

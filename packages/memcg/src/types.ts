@@ -47,7 +47,8 @@ export interface CgroupOptions {
   /** Create missing ancestors too (without limits), like `mkdir -p`. */
   parents?: boolean;
   /**
-   * Initial settings by file name (entries whose value is undefined are skipped): v2 `memory.max`, `memory.high`, `memory.low`, `memory.min`;
+   * Initial settings by file name (entries whose value is undefined are skipped): v2
+   * `memory.max`, `memory.high`, `memory.low`, `memory.min`, `memory.oom.group` (true or 1);
    * v1 `memory.limit_in_bytes`, `memory.kmem.limit_in_bytes` (accepted, no effect, as in 6.18)
    * and `memory.oom_control` (true or 1: OOM killer disabled).
    */

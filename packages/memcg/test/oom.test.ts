@@ -141,4 +141,25 @@ describe('victim selection inside the cgroup', () => {
     expect(host.killed).toEqual([2, 1, 3]);
     expect(tree.events.map((e) => e.type)).toEqual(['oom_kill', 'oom_kill', 'oom_kill']);
   });
+
+  it('memory.oom.group (v2): the whole group of the victim dies, except exempt tasks', () => {
+    const { tree, host } = setup();
+    tree.create('/job/g', { limits: { 'memory.oom.group': true } });
+    host.spawn(1, '/job/g');
+    host.spawn(2, '/job/g');
+    host.spawn(3, '/job/g', OOM_SCORE_ADJ_MIN);
+    host.spawn(4, '/job/x');
+    expect(host.charge(1, 'pagetables', 9000 * PAGE_SIZE)).toBe(true);
+    expect(host.charge(2, 'anon', 1000 * PAGE_SIZE)).toBe(true);
+    expect(host.charge(3, 'anon', 1000 * PAGE_SIZE)).toBe(true);
+    expect(host.charge(4, 'anon', 5384 * PAGE_SIZE)).toBe(true);
+    expect(tree.read('/job/g', 'memory.oom.group')).toBe('1\n');
+    expect(host.charge(4, 'anon', PAGE_SIZE)).toBe(true);
+    const kills = tree.events.filter((e): e is OomKillEvent => e.type === 'oom_kill');
+    expect(kills.map((k) => [k.mm, k.task_memcg])).toEqual([[1, '/job/g'], [2, '/job/g']]);
+    expect(tree.read('/job/g', 'memory.events')).toBe('low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\noom_group_kill 1\nsock_throttled 0\n');
+    expect(tree.metrics('/job')['memory.events.oom_kill']).toBe(2);
+    expect(tree.tasksIn('/job/g')).toEqual([3]);
+    expect(() => tree.write('/job/g', 'memory.oom.group', '2')).toThrow(/E_BAD_LIMIT/);
+  });
 });
