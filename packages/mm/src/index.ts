@@ -9,6 +9,8 @@
 export { AddressSpace, MM_COUNTERS } from './address-space.js';
 export type { AddressSpaceOptions, MmapRequest, MmStatus, ThpMode, TryFreePteTableOptions } from './address-space.js';
 export { MmRegistry } from './registry.js';
+export { pageRange } from './bytes.js';
+export type { PageRange } from './bytes.js';
 export { MmapLock } from './mmap-lock.js';
 export { MmErrorCode } from './errors.js';
 export { PROFILES, resolveProfile } from './profile.js';

@@ -166,6 +166,31 @@ describe('munmap and free_pgtables floor / ceiling', () => {
     expect(kb(mm)).toEqual([0, 0]);
   });
 
+  it('unmapping the middle of three VMAs keeps the table its neighbours share (floor / ceiling)', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(4 * MiB));
+    mm.touch(A, 4 * MiB, 1, false);
+    mm.mprotect(A + MiB, MiB, PROT_READ);
+    expect(kb(mm)).toEqual([16, 0]);
+    mm.munmap(A + MiB, MiB);
+    expect(kb(mm)).toEqual([16, 0]);
+    mm.munmap(A, MiB);
+    expect(kb(mm)).toEqual([12, 0]);
+    mm.munmap(A + 2 * MiB, 2 * MiB);
+    expect(kb(mm)).toEqual([0, 0]);
+  });
+
+  it('one munmap over two VMAs 1 GiB apart frees both PMD tables and the PUD table', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(2 * MiB));
+    mm.mmap(rw(2 * MiB, A + GiB));
+    mm.touch(A, 2 * MiB, 1, false);
+    mm.touch(A + GiB, 2 * MiB, 1, false);
+    expect(kb(mm)).toEqual([20, 0]);
+    mm.munmap(A, GiB + 2 * MiB);
+    expect(kb(mm)).toEqual([0, 0]);
+  });
+
   it('a region starting 1 MiB past a 2 MiB boundary', () => {
     const mm = machine().mm();
     mm.mmap(rw(4 * MiB, A + MiB));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KmodelError } from '@kmodel/core';
-import { DEFAULT_MMAP_BASE_VPN, MmErrorCode, PROT_NONE, PROT_READ, VM_FAULT_OOM, VM_FAULT_SIGSEGV, protFromString } from '@kmodel/mm';
+import { DEFAULT_MMAP_BASE_VPN, MmErrorCode, PROT_NONE, PROT_READ, VM_FAULT_OOM, VM_FAULT_SIGSEGV, pageRange, protFromString } from '@kmodel/mm';
 import { A, MiB, kb, machine } from './helpers/machine.js';
 
 function code(f: () => unknown): string {
@@ -69,6 +69,15 @@ describe('prot letters', () => {
 });
 
 describe('bad input', () => {
+  it('byte ranges must be page aligned', () => {
+    expect(pageRange('0x100000000000', '2MiB')).toEqual({ vpn: A, pages: 512 });
+    expect(pageRange(0x100000000000n + 4096n, 8192)).toEqual({ vpn: A + 1, pages: 2 });
+    expect(code(() => pageRange('0x100000000800', '2MiB'))).toBe('E_UNALIGNED');
+    expect(code(() => pageRange('0x100000000000', 100))).toBe('E_UNALIGNED');
+    expect(code(() => pageRange('0x100000000000', '1.5MiB'))).toBe('E_BAD_SIZE');
+    expect(code(() => pageRange('heap', 4096))).toBe('E_BAD_ADDRESS');
+  });
+
   it('zero length, bad prot, bad alignment, bad advice', () => {
     const mm = machine().mm();
     expect(code(() => mm.mmap({ pages: 0 }))).toBe(MmErrorCode.ZeroLength);
