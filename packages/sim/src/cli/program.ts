@@ -1,21 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseAddress, parseSize } from '@kmodel/core';
-import { KERNEL_PROFILES } from '../scenario/schema.js';
-import { loadScenario } from '../scenario/load.js';
-import { renderCsv } from '../report/csv.js';
-import { renderHtml } from '../report/html.js';
-import { reportJson } from '../report/json.js';
-import { renderTable } from '../report/table.js';
-import { runScenario } from '../run/run.js';
-import { parseTrace } from '../trace/index.js';
-import { replayTrace, formatReplay } from '../replay/replay.js';
-import { walkScenario } from '../walk/scenario-walk.js';
-import { formatWalk } from '../walk/walk.js';
+import { KERNEL_PROFILES, type KernelProfile } from '../scenario/profiles.js';
 import { VERSION } from '../version.js';
 import { badInput, classifyError, ExitCode, type CliIo } from './io.js';
-import { progressBar } from './progress.js';
-import { validateCommand } from './validate.js';
+
+// Command implementations load on demand, so `--help` and usage errors start fast.
+const lazy = {
+  scenario: () => import('../scenario/load.js'),
+  run: () => import('../run/run.js'),
+  report: async () => ({ ...(await import('../report/csv.js')), ...(await import('../report/json.js')), ...(await import('../report/table.js')) }),
+  html: () => import('../report/html.js'),
+  trace: () => import('../trace/index.js'),
+  replay: () => import('../replay/replay.js'),
+  walk: async () => ({ ...(await import('../walk/scenario-walk.js')), ...(await import('../walk/walk.js')) }),
+  validate: () => import('./validate.js'),
+  progress: () => import('./progress.js'),
+};
 
 function sizeOption(value: string): number {
   try {
@@ -47,6 +48,7 @@ interface OutputOptions {
 
 async function runAndReport(io: CliIo, file: string, policies: string[] | undefined, opts: OutputOptions): Promise<void> {
   if (opts.json && opts.csv) badInput('--json and --csv both print to stdout; choose one');
+  const [{ loadScenario }, { runScenario }, { reportJson, renderCsv, renderTable }, { progressBar }] = await Promise.all([lazy.scenario(), lazy.run(), lazy.report(), lazy.progress()]);
   const scenario = loadScenario(file);
   const bar = progressBar(io);
   let report;
@@ -59,6 +61,7 @@ async function runAndReport(io: CliIo, file: string, policies: string[] | undefi
   else if (opts.csv) io.out(renderCsv(report));
   else io.out(renderTable(report));
   if (opts.html) {
+    const { renderHtml } = await lazy.html();
     writeFileSync(opts.html, await renderHtml(report));
     io.err(`HTML report written to ${opts.html}\n`);
   }
@@ -114,13 +117,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .option('--cgroup-v1', 'use a cgroup v1 memory controller (with --limit)')
     .option('--limit <size>', 'cgroup v1 memory.limit_in_bytes', sizeOption)
     .option('--json', 'print JSON Lines (one record per line) instead of a table')
-    .action((file: string, opts: { profile: string; memoryMax?: number; cgroupV1?: boolean; limit?: number; json?: boolean }) => {
+    .action(async (file: string, opts: { profile: string; memoryMax?: number; cgroupV1?: boolean; limit?: number; json?: boolean }) => {
       if (opts.memoryMax !== undefined && (opts.cgroupV1 || opts.limit !== undefined)) badInput('--memory-max is cgroup v2; --cgroup-v1 takes --limit instead');
       if (opts.limit !== undefined && !opts.cgroupV1) badInput('--limit needs --cgroup-v1 (for cgroup v2 use --memory-max)');
       if (opts.cgroupV1 && opts.limit === undefined) badInput('--cgroup-v1 needs --limit <size>');
+      const [{ parseTrace }, { replayTrace, formatReplay }] = await Promise.all([lazy.trace(), lazy.replay()]);
       const trace = parseTrace(readText(file, 'trace'), file);
       const records = replayTrace(trace, {
-        profile: opts.profile as (typeof KERNEL_PROFILES)[number],
+        profile: opts.profile as KernelProfile,
         ...(opts.memoryMax !== undefined ? { memoryMax: opts.memoryMax } : {}),
         ...(opts.limit !== undefined ? { cgroupV1Limit: opts.limit } : {}),
       });
@@ -134,9 +138,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .option('--scenario <file>', 'run this scenario (its first policy) and walk in its first process; without it, a fresh process maps and writes the page at <address>')
     .option('--process <name>', 'process to walk in (with --scenario)')
     .option('--json', 'print the walk as JSON')
-    .action((addr: string, opts: { scenario?: string; process?: string; json?: boolean }) => {
+    .action(async (addr: string, opts: { scenario?: string; process?: string; json?: boolean }) => {
       const address = parseAddress(addr);
       if (opts.process !== undefined && opts.scenario === undefined) badInput('--process needs --scenario');
+      const [{ loadScenario }, { walkScenario, formatWalk }] = await Promise.all([lazy.scenario(), lazy.walk()]);
       const scenario = opts.scenario !== undefined ? loadScenario(opts.scenario) : undefined;
       const walk = walkScenario(address, scenario, { ...(opts.process !== undefined ? { process: opts.process } : {}), ...(opts.scenario !== undefined ? { scenarioPath: opts.scenario } : {}) });
       io.out(opts.json ? JSON.stringify(walk, null, 2) + '\n' : formatWalk(walk));
@@ -149,7 +154,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .addOption(new Option('--profile <name>', `kernel profile of the model (${KERNEL_PROFILES.join(', ')})`).default('linux-6.18').argParser(profileOption))
     .option('--json', 'print the comparison as JSON')
     .action(async (files: string[], opts: { profile: string; json?: boolean }) => {
-      code = await validateCommand(io, files, { profile: opts.profile as (typeof KERNEL_PROFILES)[number], json: Boolean(opts.json) });
+      const { validateCommand } = await lazy.validate();
+      code = await validateCommand(io, files, { profile: opts.profile as KernelProfile, json: Boolean(opts.json) });
     });
 
   try {

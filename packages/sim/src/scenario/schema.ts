@@ -1,6 +1,7 @@
 import { GiB, MiB, parseAddress, parseSize, PAGE_SIZE, PMD_SIZE } from '@kmodel/core';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { KERNEL_PROFILES } from './profiles.js';
 
 /**
  * The scenario file schema (YAML or JSON). Keys are snake_case; sizes are bytes or strings with a
@@ -68,9 +69,7 @@ const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a name of letters, 
 /** Names of the processes a workload runs in (each instance of each); default every process. */
 const processRefs = z.array(name).min(1).optional();
 
-/** Kernel profiles of @kmodel/mm: which page-table reclaim the kernel itself does. */
-export const KERNEL_PROFILES = ['linux-6.18', 'linux-6.13'] as const;
-export type KernelProfile = (typeof KERNEL_PROFILES)[number];
+export { KERNEL_PROFILES, type KernelProfile } from './profiles.js';
 
 const machine = z.strictObject({
   /** Physical memory. */

@@ -2,7 +2,7 @@ import { fail, GiB, PMD_SIZE, show } from '@kmodel/core';
 import { StockMachine, type MachineParts } from '../machine/build.js';
 import { runPolicy } from '../run/run.js';
 import type { Scenario } from '../scenario/schema.js';
-import { walkAddress, type WalkResult } from './walk.js';
+import { checkUserAddress, walkAddress, type WalkResult } from './walk.js';
 
 /** Options of {@link walkScenario}. */
 export interface WalkScenarioOptions {
@@ -19,6 +19,7 @@ export interface WalkScenarioOptions {
  * process maps the 2 MiB around the address and writes the byte at it.
  */
 export function walkScenario(address: bigint, scenario: Scenario | undefined, options: WalkScenarioOptions = {}): WalkResult {
+  checkUserAddress(address, scenario?.machine.paging_levels ?? 4);
   if (scenario === undefined) {
     const machine = new StockMachine({ ram: 4 * GiB, cpus: 1, levels: 4, profile: 'linux-6.18', costs: {}, cgroupVersion: 2, cgroups: [], seed: 1, policy: 'none' }, options.parts);
     const p = machine.spawn('walk');

@@ -97,10 +97,7 @@ function hex64(lo: number, hi: number): string {
  * `E_BAD_ADDRESS` for an address outside the paging mode's canonical lower half.
  */
 export function walkAddress(pt: PageTable, address: bigint): WalkResult {
-  const bits = pt.levels === 5 ? 57 : 48;
-  if (address < 0n || address >= 1n << BigInt(bits - 1)) {
-    fail(CoreErrorCode.BadAddress, `address ${show(address)} is not a user address of ${pt.levels}-level paging (expected below 0x${(1n << BigInt(bits - 1)).toString(16)})`, { value: address.toString() });
-  }
+  checkUserAddress(address, pt.levels);
   const vpn = addrToVpn(address);
   const steps: WalkStep[] = [];
   let physical: string | null = null;
@@ -132,6 +129,14 @@ export function walkAddress(pt: PageTable, address: bigint): WalkResult {
     }
   }
   return { address: `0x${address.toString(16)}`, levels: pt.levels, steps, physical, pageSize };
+}
+
+/** Throws `E_BAD_ADDRESS` unless `address` lies in the user (lower canonical) half of `levels`-level paging. */
+export function checkUserAddress(address: bigint, levels: 4 | 5): void {
+  const top = 1n << BigInt((levels === 5 ? 57 : 48) - 1);
+  if (address < 0n || address >= top) {
+    fail(CoreErrorCode.BadAddress, `address ${show(address)} is not a user address of ${levels}-level paging (expected below 0x${top.toString(16)})`, { value: address.toString() });
+  }
 }
 
 /** The walk as text, one line per level with the entry's bits decoded. */
