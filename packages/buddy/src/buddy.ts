@@ -18,6 +18,7 @@ import {
   MIGRATE_ISOLATE,
   MIGRATE_MOVABLE,
   MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES,
   MIGRATE_UNMOVABLE,
   NOOP_DIRECT_MAP,
   NR_PAGE_ORDERS,
@@ -78,6 +79,11 @@ export interface BuddyOptions {
   configCma?: boolean;
   /** Pageblock-aligned ranges given to CMA (MIGRATE_CMA pageblocks); needs `configCma`. */
   cma?: PfnRange[];
+  /**
+   * Group pages by mobility. Default as build_all_zonelists(): on when the machine has at least
+   * pageblock_nr_pages * MIGRATE_TYPES (3072) pages; off, every request and pageblock is Unmovable.
+   */
+  mobilityGrouping?: boolean;
   /** Direct map to change when pageblocks convert between mapped and unmapped (default {@link NOOP_DIRECT_MAP}). */
   directMap?: DirectMapControl;
 }
@@ -172,6 +178,8 @@ export class BuddyAllocator implements PageAllocator {
   readonly nrCpus: number;
   /** Whether per-CPU page lists are in use. */
   readonly pcpEnabled: boolean;
+  /** Grouping pages by mobility (false = page_group_by_mobility_disabled: every request and pageblock is Unmovable). */
+  readonly mobilityGrouping: boolean;
 
   private readonly endPfn: number;
   private readonly directMap: DirectMapControl;
@@ -282,13 +290,24 @@ export class BuddyAllocator implements PageAllocator {
     this.pcpCount = new Int32Array(NR_ZONES * nrCpus);
     this.pcpAllocFactor = new Uint8Array(NR_ZONES * nrCpus);
 
+    const managedRanges = full.zones.map((z) => {
+      const present = subtractRanges([{ start: z.start, end: z.end }], full.holes);
+      this.zonePresent[z.zone] = sumRanges(present);
+      const managed = subtractRanges(present, full.reserved);
+      this.zoneManaged[z.zone] = sumRanges(managed);
+      this.totalManaged += this.zoneManaged[z.zone]!;
+      return managed;
+    });
+    // build_all_zonelists(): grouping by mobility needs at least one pageblock per migratetype.
+    this.mobilityGrouping = opts.mobilityGrouping ?? this.totalManaged >= PB_PAGES * MIGRATE_TYPES;
+    const initialFt = this.mobilityGrouping ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE;
     for (const z of full.zones) {
       this.populated[z.zone] = true;
       this.zoneStart[z.zone] = z.start;
       this.zoneEnd[z.zone] = z.end;
       for (let pb = z.start >>> PB_SHIFT; pb * PB_PAGES < z.end; pb++) {
         this.pbZone[pb] = z.zone;
-        if (pb * PB_PAGES >= z.start) this.pbFt[pb] = MIGRATE_MOVABLE;
+        if (pb * PB_PAGES >= z.start) this.pbFt[pb] = initialFt;
       }
     }
     for (let h = 0; h < NR_ZONES; h++) {
@@ -299,13 +318,8 @@ export class BuddyAllocator implements PageAllocator {
     for (const r of cma) for (let pb = r.start >>> PB_SHIFT; pb < r.end >>> PB_SHIFT; pb++) this.pbFt[pb] = MIGRATE_CMA;
 
     // Free every managed range in the largest aligned chunks, to the tail (memblock_free_all()).
-    for (const z of full.zones) {
-      const present = subtractRanges([{ start: z.start, end: z.end }], full.holes);
-      this.zonePresent[z.zone] = sumRanges(present);
-      const managed = subtractRanges(present, full.reserved);
-      this.zoneManaged[z.zone] = sumRanges(managed);
-      this.totalManaged += this.zoneManaged[z.zone]!;
-      for (const r of managed) {
+    full.zones.forEach((z, i) => {
+      for (const r of managedRanges[i]!) {
         this.managedRanges.push(r);
         let start = r.start;
         while (start < r.end) {
@@ -315,7 +329,7 @@ export class BuddyAllocator implements PageAllocator {
           start += 1 << order;
         }
       }
-    }
+    });
 
     // Watermarks (__setup_per_zone_wmarks) and lowmem_reserve.
     const managed = [0, 1, 2, 3].map((z) => this.zoneManaged[z]!);
@@ -360,10 +374,12 @@ export class BuddyAllocator implements PageAllocator {
     if (!(order >= 0 && order <= MAX_PAGE_ORDER && (order | 0) === order)) badOrder(order);
     if ((gfp & ~GFP_KNOWN_MASK) !== 0 || (gfp | 0) !== gfp) this.badGfp(gfp);
     if ((gfp & (__GFP_DMA | __GFP_DMA32)) === (__GFP_DMA | __GFP_DMA32) || (gfp & (__GFP_MOVABLE | __GFP_RECLAIMABLE)) === (__GFP_MOVABLE | __GFP_RECLAIMABLE)) this.badGfp(gfp);
-    const mt = gfpMigratetype(gfp);
+    const gfpMt = gfpMigratetype(gfp);
+    // gfp_migratetype(): everything is Unmovable when grouping by mobility is disabled.
+    const mt = this.mobilityGrouping ? gfpMt : MIGRATE_UNMOVABLE;
     let ft: number = mt;
     if (gfp & __GFP_UNMAPPED) {
-      if (mt !== MIGRATE_UNMOVABLE) this.badGfp(gfp);
+      if (gfpMt !== MIGRATE_UNMOVABLE) this.badGfp(gfp);
       ft = FT_UU;
     }
     const highest = gfpZone(gfp);
@@ -394,7 +410,7 @@ export class BuddyAllocator implements PageAllocator {
       }
       if (pfn < 0) return this.allocFailed();
     }
-    this.accountAlloc(pfn, order, mt);
+    this.accountAlloc(pfn, order, gfpMt);
     return pfn;
   }
 
@@ -932,7 +948,7 @@ export class BuddyAllocator implements PageAllocator {
    * -2 if claiming is not worth trying at this order (should_try_claim_block()).
    */
   private findSuitableFallback(z: number, order: number, mt: number, claimable: boolean): number {
-    if (claimable && !shouldTryClaimBlock(order, mt)) return -2;
+    if (claimable && this.mobilityGrouping && !shouldTryClaimBlock(order, mt)) return -2;
     if (this.areaFree[z * NR_ORD + order] === 0) return -1;
     const fb = FALLBACKS[mt]!;
     for (let i = 0; i < fb.length; i++) {
@@ -993,7 +1009,7 @@ export class BuddyAllocator implements PageAllocator {
     let alike: number;
     if (startMt === MIGRATE_MOVABLE) alike = movable;
     else alike = blockMt === MIGRATE_MOVABLE ? PB_PAGES - (free + movable) : 0;
-    if (free + alike >= PB_PAGES >>> 1) {
+    if (free + alike >= PB_PAGES >>> 1 || !this.mobilityGrouping) {
       this.moveFreepagesBlock(start, z, blockMt, startMt);
       this.setPageblockFt(start >>> PB_SHIFT, startMt);
       this.nClaims++;
@@ -1293,6 +1309,8 @@ export class BuddyAllocator implements PageAllocator {
   }
 
   private setPageblockFt(pb: number, ft: number): void {
+    // set_pageblock_migratetype(): the pcp types collapse to Unmovable without grouping.
+    if (!this.mobilityGrouping && ft < MIGRATE_HIGHATOMIC) ft = MIGRATE_UNMOVABLE;
     const old = this.pbFt[pb]!;
     if (old === ft) return;
     if (this.pbUnmovable[pb]! > 0) {

@@ -224,3 +224,21 @@ describe('highatomic reserve', () => {
     b.checkInvariants();
   });
 });
+
+describe('page_group_by_mobility_disabled', () => {
+  it('turns on below 3072 pages: every pageblock and request is Unmovable', () => {
+    const small = new BuddyAllocator({
+      layout: { endPfn: 2048, zones: [{ zone: ZONE_NORMAL, start: 0, end: 2048 }], holes: [], reserved: [] },
+      pcp: false,
+      minFreeKbytes: 0,
+    });
+    expect(small.mobilityGrouping).toBe(false);
+    expect(small.pageblockCounts(ZONE_NORMAL).slice(0, 3)).toEqual([4, 0, 0]);
+    const p = small.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    expect(small.pageblockMigratetype(p)).toBe(MIGRATE_UNMOVABLE);
+    expect(small.nrFreeBlocks(ZONE_NORMAL, MIGRATE_UNMOVABLE, 9)).toBe(1);
+    expect(small.counters()['buddy.fallbacks']).toBe(0);
+    small.checkInvariants();
+    expect(new BuddyAllocator({ memory: 32 * 1024 * 1024 }).mobilityGrouping).toBe(true);
+  });
+});

@@ -1,12 +1,16 @@
 import { BuddyAllocator, type BuddyOptions } from '@kmodel/buddy';
 import { ZONE_NORMAL, type ZoneType } from '@kmodel/core';
 
-/** An allocator with one zone [0, pages) and no holes; pcp off and min_free_kbytes 0 unless overridden. */
+/**
+ * An allocator with one zone [0, pages) and no holes; pcp off, min_free_kbytes 0 and grouping by
+ * mobility forced on (the kernel turns it off below 3072 pages) unless overridden.
+ */
 export function oneZone(pages: number, opts: BuddyOptions = {}, zone: ZoneType = ZONE_NORMAL): BuddyAllocator {
   return new BuddyAllocator({
     layout: { endPfn: pages, zones: [{ zone, start: 0, end: pages }], holes: [], reserved: [] },
     pcp: false,
     minFreeKbytes: 0,
+    mobilityGrouping: true,
     ...opts,
   });
 }
