@@ -6,8 +6,7 @@
  * allocation); {@link translate} is the API edge for byte addresses (bigint, up to 64 bits).
  */
 import { fail, show } from '@kmodel/core';
-import { ENTRY_A, ENTRY_D, ENTRY_G, ENTRY_P, ENTRY_PSE, ENTRY_RW, ENTRY_US, leafPfn } from './entry.js';
-import { CHUNK_MASK, CHUNK_SHIFT, FORM_DENSE } from './slab.js';
+import { leafPfn } from './entry.js';
 import { PgtableErrorCode as E } from './errors.js';
 import type { X86PageTable } from './page-table.js';
 
@@ -94,7 +93,6 @@ export class WalkResult {
   adWrites = 0;
 }
 
-const TWO32 = 4294967296;
 
 /**
  * Walks `pt` for `vpn` as the MMU does on a TLB miss. `access` is ACCESS_* bits; `mode` the
@@ -106,41 +104,38 @@ const TWO32 = 4294967296;
  * `vpn` must be canonical (the caller checks; the byte-address form {@link translate} does).
  */
 export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode: Readonly<PagingMode>, out: WalkResult, setAD = true): WalkResult {
+  // Numeric literals stand for the entry / slab constants on this path (named in comments):
+  // imported and module-level bindings cost a check per use in optimised code.
   const slab = pt.slab;
-  // Module constants copied to locals once per call (imported bindings cost a check per use).
-  const SHIFT = CHUNK_SHIFT;
-  const MASK = CHUNK_MASK;
-  const DENSE = FORM_DENSE;
   const form = slab.form;
   const block = slab.block;
   const count = slab.count;
   const chunks = slab.chunks;
   const lo32 = vpn >>> 0;
-  const hi32 = (vpn - lo32) / TWO32;
-  const nxe = mode.nxe;
-  const fetchBit = access & PF_INSTR && (nxe || mode.smep) ? PF_INSTR : 0;
-  const accBits = (access & (PF_WRITE | PF_USER)) | fetchBit;
-  // Entry bits at or above MAXPHYADDR are reserved: in the high half, bits (maxPhysAddr - 32) .. 19.
-  const rsvdHi = mode.maxPhysAddr >= 52 ? 0 : (0xfffff & ~((1 << (mode.maxPhysAddr - 32)) - 1)) >>> 0;
+  const hi32 = ((vpn - lo32) / 4294967296) | 0;
+  // Entry bits at or above MAXPHYADDR are reserved (high half bits maxPhysAddr-32 .. 19), and
+  // XD (bit 63) without EFER.NXE (SDM §4.5.4).
+  const maxPa = mode.maxPhysAddr;
+  const rsvdHi = ((maxPa >= 52 ? 0 : 0xfffff & ~((1 << (maxPa - 32)) - 1)) | (mode.nxe ? 0 : 0x80000000)) >>> 0;
   let t = pt.top;
-  let refs = 0;
-  let ad = 0;
-  let rw = ENTRY_RW;
-  let us = ENTRY_US;
+  let l: number = pt.levels;
+  let rwus = 0x6; // RW | US, AND-ed over the levels
   let nx = 0;
-  out.ok = false;
-  out.pfn = -1;
-  out.leafPfn = -1;
-  out.rights = 0;
-  for (let l: number = pt.levels; l >= 1; l--) {
-    // pgd_index / p4d_index / pud_index / pmd_index / pte_index
+  let ad = 0;
+  let lo = 0;
+  let hi = 0;
+  let w = chunks[0];
+  let q = -1;
+  for (; ; l--) {
+    // pte_index / pmd_index / pud_index / p4d_index / pgd_index
     const i = l === 1 ? lo32 & 511 : l === 2 ? (lo32 >>> 9) & 511 : l === 3 ? (lo32 >>> 18) & 511 : l === 4 ? ((lo32 >>> 27) | (hi32 << 5)) & 511 : (hi32 >>> 4) & 511;
     const a = block[t];
-    const w = chunks[a >>> SHIFT];
-    const o = a & MASK;
-    let q = -1;
-    if (form[t] === DENSE) q = o + (i << 1);
+    w = chunks[a >>> 20]; // CHUNK_SHIFT
+    const o = a & 0xfffff; // CHUNK_MASK
+    const dense = form[t] === 2; // FORM_DENSE
+    if (dense) q = o + (i << 1);
     else {
+      q = -1;
       const s = l > 1 ? 4 : 3; // UPPER_SLOT_WORDS : PTE_SLOT_WORDS
       for (let k = o, e = o + count[t] * s; k < e; k += s)
         if (w[k] === i) {
@@ -148,55 +143,56 @@ export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode
           break;
         }
     }
-    refs++;
-    const lo = q < 0 ? 0 : w[q];
-    const hi = q < 0 ? 0 : w[q + 1];
-    if (!(lo & ENTRY_P)) {
-      out.level = l;
-      out.errorCode = accBits;
-      break;
-    }
-    // Reserved bits (SDM §4.5.4 tables 4-15..4-20): PS in a PML5E / PML4E, XD without NXE,
-    // address bits at or above MAXPHYADDR.
-    if ((l >= 4 && lo & ENTRY_PSE) || (hi >>> 31 && !nxe) || hi & rsvdHi) {
-      out.level = l;
-      out.errorCode = PF_PROT | PF_RSVD | accBits;
-      break;
-    }
-    rw &= lo;
-    us &= lo;
-    if (hi >>> 31) nx = 1;
-    if (l > 1 && !(lo & ENTRY_PSE)) {
-      if (setAD && !(lo & ENTRY_A)) {
-        w[q] = (lo | ENTRY_A) >>> 0;
-        ad++;
-      }
-      t = form[t] === DENSE ? w[o + 1024 + i] : w[q + 2];
-      continue;
-    }
-    // Access rights (SDM §4.6.1) on the combined U/S, R/W and XD of every level.
-    out.level = l;
-    const fault = leafFault(access, rw, us, nx, (hi >>> 27) & 0xf, mode);
-    if (fault) {
-      out.errorCode = fault | accBits;
-      break;
-    }
-    const write = (access & PF_WRITE) !== 0;
-    const nlo = write ? lo | ENTRY_A | ENTRY_D : lo | ENTRY_A;
-    if (setAD && nlo !== lo) {
-      w[q] = nlo >>> 0;
+    lo = q < 0 ? 0 : w[q];
+    hi = q < 0 ? 0 : w[q + 1];
+    if (!(lo & 1) || hi & rsvdHi) break; // not present, or reserved bits
+    rwus &= lo;
+    nx |= hi >>> 31;
+    if (l === 1 || lo & 0x80) break; // a leaf (PS)
+    if (setAD && !(lo & 0x20)) {
+      w[q] = (lo | 0x20) >>> 0; // ENTRY_A
       ad++;
     }
-    const base = leafPfn(lo, hi, l);
-    out.leafPfn = base;
-    out.pfn = base + (l === 1 ? 0 : l === 2 ? lo32 & 511 : lo32 & 0x3ffff);
-    out.rights =
-      (rw ? RIGHT_W : 0) | (us ? RIGHT_U : 0) | (nx && nxe ? RIGHT_NX : 0) | (lo & ENTRY_G ? RIGHT_G : 0) | (nlo & ENTRY_D ? RIGHT_D : 0) | (((hi >>> 27) & 0xf) << RIGHT_PKEY_SHIFT);
-    out.errorCode = 0;
-    out.ok = true;
-    break;
+    t = dense ? w[o + 1024 + i] : w[q + 2];
   }
+  const refs = pt.levels - l + 1;
   out.memRefs = refs;
+  out.level = l;
+  out.pfn = -1;
+  out.leafPfn = -1;
+  out.rights = 0;
+  out.ok = false;
+  const accBits = (access & (PF_WRITE | PF_USER)) | (access & PF_INSTR && (mode.nxe || mode.smep) ? PF_INSTR : 0);
+  if (!(lo & 1)) {
+    out.errorCode = accBits;
+    out.adWrites = ad;
+    return out;
+  }
+  if (hi & rsvdHi || l >= 4) {
+    // l >= 4 here means PS set in a PML4E / PML5E: reserved.
+    out.errorCode = PF_PROT | PF_RSVD | accBits;
+    out.adWrites = ad;
+    return out;
+  }
+  // Access rights (SDM §4.6.1) on the combined U/S, R/W and XD of every level.
+  const pkey = (hi >>> 27) & 0xf;
+  const fault = leafFault(access, rwus & 0x2, rwus & 0x4, nx, pkey, mode);
+  if (fault) {
+    out.errorCode = fault | accBits;
+    out.adWrites = ad;
+    return out;
+  }
+  const nlo = access & PF_WRITE ? lo | 0x60 : lo | 0x20; // A, and D on a write
+  if (setAD && nlo !== lo) {
+    w[q] = nlo >>> 0;
+    ad++;
+  }
+  const base = leafPfn(lo, hi, l);
+  out.leafPfn = base;
+  out.pfn = base + (l === 1 ? 0 : l === 2 ? lo32 & 511 : lo32 & 0x3ffff);
+  out.rights = (rwus & 0x6) | (nx && mode.nxe ? RIGHT_NX : 0) | (lo & 0x100) | (nlo & 0x40) | (pkey << 12);
+  out.errorCode = 0;
+  out.ok = true;
   out.adWrites = ad;
   return out;
 }
