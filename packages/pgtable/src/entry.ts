@@ -90,3 +90,32 @@ export function tableIndex(lo: number, hi: number, level: number): number {
       return (hi >>> 4) & 511;
   }
 }
+
+const TWO32 = 4294967296;
+
+/** pte_index: bits 12..20 of the address. */
+export function pteIndex(vpn: number): number {
+  return vpn & 511;
+}
+
+/** pmd_index: bits 21..29. */
+export function pmdIndex(vpn: number): number {
+  return (vpn >>> 9) & 511;
+}
+
+/** pud_index: bits 30..38. */
+export function pudIndex(vpn: number): number {
+  return (vpn >>> 18) & 511;
+}
+
+/** p4d_index: bits 39..47 (the PML4 index; the PGD index itself with 4-level paging). */
+export function p4dIndex(vpn: number): number {
+  const lo = vpn >>> 0;
+  return tableIndex(lo, (vpn - lo) / TWO32, 4);
+}
+
+/** pgd_index: bits 39..47 with 4-level paging, 48..56 with 5-level. */
+export function pgdIndex(vpn: number, levels: 4 | 5): number {
+  const lo = vpn >>> 0;
+  return tableIndex(lo, (vpn - lo) / TWO32, levels);
+}

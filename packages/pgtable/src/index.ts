@@ -25,6 +25,11 @@ export {
   leafPfn,
   makeHi,
   makeLo,
+  p4dIndex,
+  pgdIndex,
+  pmdIndex,
+  pteIndex,
+  pudIndex,
   tableIndex,
 } from './entry.js';
 export { X86PageTable, createPageTable } from './page-table.js';

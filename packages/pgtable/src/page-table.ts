@@ -623,6 +623,51 @@ export class X86PageTable implements PageTable {
 
   // ---------------------------------------------------------------- extras
 
+  /** __pte_alloc: the tables down to the PTE table covering `vpn`; false when the allocator failed. */
+  pteAlloc(vpn: Vpn): boolean {
+    return this.allocTable(vpn, 1);
+  }
+
+  /** __pmd_alloc: the tables down to the PMD table covering `vpn`. */
+  pmdAlloc(vpn: Vpn): boolean {
+    return this.allocTable(vpn, 2);
+  }
+
+  /** __pud_alloc: the tables down to the PUD table covering `vpn`. */
+  pudAlloc(vpn: Vpn): boolean {
+    return this.allocTable(vpn, 3);
+  }
+
+  /** pte_offset_map: the PTE table covering `vpn`, or -1 when the PMD entry is none or a huge leaf. The entry is `pteIndex(vpn)`. */
+  pteOffsetMap(vpn: Vpn): TableId {
+    return this.tableAt(vpn, 1);
+  }
+
+  /** pmd_offset: the PMD table covering `vpn`, or -1. The entry is `pmdIndex(vpn)`. */
+  pmdOffset(vpn: Vpn): TableId {
+    return this.tableAt(vpn, 2);
+  }
+
+  /** pud_offset: the PUD table covering `vpn`, or -1. The entry is `pudIndex(vpn)`. */
+  pudOffset(vpn: Vpn): TableId {
+    return this.tableAt(vpn, 3);
+  }
+
+  /** pgd_offset: the top table (PML4, or PML5 with 5-level paging). The entry is `pgdIndex(vpn, levels)`. */
+  pgdOffset(): TableId {
+    return this.top;
+  }
+
+  /**
+   * mm->pgtables_bytes as the kernel counts it: PTE, PMD and PUD tables (mm_inc_nr_ptes /
+   * mm_inc_nr_pmds / mm_inc_nr_puds), not P4D or PGD pages, and no deposited tables (those
+   * are the address space's business).
+   */
+  pgtablesBytes(): number {
+    return (this.counts[1] + this.counts[2] + this.counts[3]) * 4096;
+  }
+
+
   /** Level of table `id` (1 = PTE table). */
   tableLevel(id: TableId): Level {
     return this.slab.level[id] as Level;

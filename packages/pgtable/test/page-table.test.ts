@@ -327,3 +327,27 @@ describe('walk (mm_walk_ops)', () => {
     expect(leaves).toBe(1);
   });
 });
+
+describe('kernel-named helpers', () => {
+  it('pgd/p4d/pud/pmd/pte indices and offsets follow the address bits', async () => {
+    const { pgdIndex, p4dIndex, pudIndex, pmdIndex, pteIndex } = await import('@kmodel/pgtable');
+    const addr = 0x00ff_8123_4567_8000n; // 57-bit: PML5 0xff, PML4 0x102, PDPT 0x8d, PD 0x2b, PT 0x78
+    const vpn = Number(addr >> 12n);
+    expect([pgdIndex(vpn, 5), p4dIndex(vpn), pudIndex(vpn), pmdIndex(vpn), pteIndex(vpn)]).toEqual([
+      Number((addr >> 48n) & 511n),
+      Number((addr >> 39n) & 511n),
+      Number((addr >> 30n) & 511n),
+      Number((addr >> 21n) & 511n),
+      Number((addr >> 12n) & 511n),
+    ]);
+    expect(pgdIndex(vpn, 4)).toBe(p4dIndex(vpn));
+    const { pt } = make(5);
+    expect(pt.pteOffsetMap(vpn)).toBe(-1);
+    expect(pt.pteAlloc(vpn)).toBe(true);
+    expect(pt.pmdOffset(vpn)).toBe(pt.tableAt(vpn, 2));
+    expect(pt.pudOffset(vpn)).toBe(pt.tableAt(vpn, 3));
+    expect(pt.pgdOffset()).toBe(pt.top);
+    expect(pt.pteOffsetMap(vpn)).toBeGreaterThanOrEqual(0);
+    expect(pt.pgtablesBytes()).toBe(3 * 4096); // PTE + PMD + PUD; P4D and PGD not counted
+  });
+});
