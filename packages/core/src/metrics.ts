@@ -13,7 +13,9 @@ export const METRICS = {
     'memory.current', 'memory.max', 'memory.high',
     'memory.stat.anon', 'memory.stat.file', 'memory.stat.kernel', 'memory.stat.pagetables', 'memory.stat.sec_pagetables',
     'memory.events.high', 'memory.events.max', 'memory.events.oom', 'memory.events.oom_kill',
-    'memory.usage_in_bytes', 'memory.kmem.usage_in_bytes', 'memory.failcnt',
+    'memory.low', 'memory.min', 'memory.peak', 'memory.events.low', 'memcg.throttled_ns',
+    'memory.usage_in_bytes', 'memory.kmem.usage_in_bytes', 'memory.failcnt', 'memory.max_usage_in_bytes',
+    'memory.limit_in_bytes', 'memory.oom_control.under_oom', 'memory.oom_control.oom_kill',
   ],
   reclaim: [
     'pt_reclaim.pte_tables_freed', 'pt_reclaim.pmd_tables_freed', 'pt_reclaim.bytes_freed', 'pt_reclaim.entries_scanned',
