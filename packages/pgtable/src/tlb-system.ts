@@ -88,8 +88,6 @@ export class TlbSystem implements TlbFlusher {
   private readonly loaded: (X86PageTable | null)[];
   /** Page table each PCID was last loaded with (for stale checks of idle PCIDs). */
   private readonly tableOfPcid = new Map<number, X86PageTable>();
-  /** Per CPU, PCIDs that may have entries (bit per PCID). */
-  private readonly maybeCached: Uint8Array[];
   private readonly shadow = new WalkResult();
   private readonly sHits: number;
   private readonly sMisses: number;
@@ -105,7 +103,6 @@ export class TlbSystem implements TlbFlusher {
     if (!(Number.isInteger(ceiling) && ceiling >= 0)) fail(E.BadTlbParam, `flush ceiling ${show(ceiling)} must be a non-negative integer`, { value: ceiling });
     this.cpus = Array.from({ length: n }, () => new Tlb(options.config ?? DEFAULT_TLB_CONFIG, options.pcide ?? true));
     this.loaded = new Array<X86PageTable | null>(n).fill(null);
-    this.maybeCached = Array.from({ length: n }, () => new Uint8Array(MAX_PCID + 1));
     this.mode = options.mode ?? DEFAULT_PAGING_MODE;
     this.flushCeiling = ceiling;
     this.shadowCheck = options.shadowCheck ?? false;
@@ -138,7 +135,6 @@ export class TlbSystem implements TlbFlusher {
     if (n > 0 || !noFlush) this.counters.add(this.sFull);
     this.loaded[cpu] = pt;
     this.tableOfPcid.set(tlb.pcid, pt);
-    this.maybeCached[cpu][tlb.pcid] = 1;
   }
 
   /** Page table CPU `cpu` has loaded, or null. */
@@ -179,7 +175,6 @@ export class TlbSystem implements TlbFlusher {
       return -1;
     }
     tlb.fill(vpn, r.level, r.leafPfn, r.rights);
-    this.maybeCached[cpu][tlb.pcid] = 1;
     return r.pfn;
   }
 
@@ -221,7 +216,6 @@ export class TlbSystem implements TlbFlusher {
     this.checkPcid(pcid);
     this.cpus[cpu].invpcid(type, pcid, vpn);
     this.counters.add(type === 0 ? this.sSingle : this.sFull);
-    if (type !== 0 && type !== 2) this.maybeCached[cpu][pcid] = type === 1 ? 0 : this.maybeCached[cpu][pcid];
   }
 
   // ------------------------------------------------------------ TlbFlusher
@@ -242,11 +236,10 @@ export class TlbSystem implements TlbFlusher {
     for (let c = 0; c < this.cpus.length; c++) {
       const tlb = this.cpus[c];
       const running = tlb.pcid === asid && this.loaded[c] !== null;
-      if (!running && !this.maybeCached[c][asid]) continue;
+      if (!running && !tlb.mayCache(asid)) continue;
       if (running && c !== this.currentCpu) this.counters.add(this.sIpis);
       if (full) {
         tlb.invalidateWhere(asid, false);
-        if (!running) this.maybeCached[c][asid] = 0;
         this.counters.add(this.sFull);
       } else {
         for (let v = startVpn; v < endVpn; v += stride) tlb.invalidatePage(v, asid, running);
@@ -261,10 +254,9 @@ export class TlbSystem implements TlbFlusher {
     for (let c = 0; c < this.cpus.length; c++) {
       const tlb = this.cpus[c];
       const running = tlb.pcid === asid && this.loaded[c] !== null;
-      if (!running && !this.maybeCached[c][asid]) continue;
+      if (!running && !tlb.mayCache(asid)) continue;
       if (running && c !== this.currentCpu) this.counters.add(this.sIpis);
       tlb.invalidateWhere(asid, false);
-      this.maybeCached[c][asid] = running ? 1 : 0;
       this.counters.add(this.sFull);
     }
   }

@@ -94,6 +94,8 @@ export class Tlb {
   /** CR4.PCIDE: with it off, every CR3 write flushes all non-global entries. */
   readonly pcide: boolean;
   private clock = 1;
+  /** Non-global entries held per PCID (so a flush can skip a CPU that holds none). */
+  private readonly perPcid = new Uint32Array(MAX_PCID + 1);
   /** Level of the last hit (1..3), pfn of its page, rights: set by {@link lookup}. */
   hitLevel = 0;
   hitPfn = -1;
@@ -171,6 +173,8 @@ export class Tlb {
       }
     }
     if (a.tag[victim] === -1) a.valid++;
+    else if (!(a.rights[victim] & RIGHT_G)) this.perPcid[a.pcid[victim]]--;
+    if (!(rights & RIGHT_G)) this.perPcid[cur]++;
     a.tag[victim] = tag;
     a.pcid[victim] = cur;
     a.pfn[victim] = leafPfn;
@@ -218,6 +222,11 @@ export class Tlb {
     return this.invalidateWhere(this.pcide ? pcid : -1, false);
   }
 
+  /** True when this TLB may hold non-global entries tagged `pcid`. */
+  mayCache(pcid: number): boolean {
+    return this.perPcid[pcid] > 0;
+  }
+
   /** Valid entries now, all sizes. */
   size(): number {
     return this.arrays[1].valid + this.arrays[2].valid + this.arrays[3].valid;
@@ -259,6 +268,7 @@ export class Tlb {
         if (a.tag[k] !== tag) continue;
         const g = (a.rights[k] & RIGHT_G) !== 0;
         if ((g && global) || (!g && (pcid === -1 || a.pcid[k] === pcid))) {
+          if (!g) this.perPcid[a.pcid[k]]--;
           a.tag[k] = -1;
           a.valid--;
           n++;
@@ -278,6 +288,7 @@ export class Tlb {
         if (a.tag[k] === -1) continue;
         const g = (a.rights[k] & RIGHT_G) !== 0;
         if (g ? global : pcid === -1 || a.pcid[k] === pcid) {
+          if (!g) this.perPcid[a.pcid[k]]--;
           a.tag[k] = -1;
           a.valid--;
           n++;
