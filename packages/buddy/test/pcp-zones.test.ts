@@ -13,6 +13,7 @@ import {
   __GFP_DMA,
   __GFP_DMA32,
   __GFP_UNMAPPED,
+  __GFP_ZERO,
   ZONE_DMA,
   type DirectMapControl,
 } from '@kmodel/core';
@@ -130,5 +131,19 @@ describe('a DirectMapControl that allocates page tables while removing a range',
     for (const p of u) expect(b.isPageblockUnmapped(p)).toBe(true);
     for (const t of tables) expect(b.isPageblockUnmapped(t)).toBe(false);
     b.checkInvariants();
+  });
+});
+
+describe('page-table placement (the scenario of bench/live/pagetable-placement.c)', () => {
+  it('page tables claim whole 4 MiB blocks and never pollute movable pageblocks on a fresh machine', () => {
+    const b = new BuddyAllocator({ nrCpus: 2 });
+    for (let i = 0; i < 100_000; i++) {
+      if (i % 512 === 0) b.allocPages(GFP_PGTABLE_USER, 0);
+      b.allocPages(GFP_PGTABLE_USER, 0);
+      b.allocPages(GFP_HIGHUSER_MOVABLE | __GFP_ZERO, 0);
+    }
+    // 100196 table pages plus the pcp stock fill 100 claimed order-10 blocks = 200 pageblocks.
+    expect(b.pageblockCounts(ZONE_NORMAL).slice(0, 3)).toEqual([200, 10552, 0]);
+    expect(b.counters()).toMatchObject({ 'buddy.claims': 100, 'buddy.steals': 0, 'buddy.movable_blocks_polluted': 0 });
   });
 });
