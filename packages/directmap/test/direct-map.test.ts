@@ -173,3 +173,14 @@ describe('with the pgtable TLB model', () => {
     expect(tlb.counters.snapshot()).toMatchObject({ 'tlb.flush_full': 8, 'tlb.flush_single': 4, 'tlb.ipis': 9 });
   });
 });
+
+describe('5-level paging', () => {
+  it('puts the direct map at 0xff11000000000000 and splits the same way', () => {
+    const dm = new DirectMap({ ram: GiB6, levels: 5 });
+    expect(dm.baseVpn).toBe(0xff11000000000);
+    expect(dm.pageTable.levels).toBe(5);
+    dm.removeRange(PUD + 3, 1);
+    expect(dm.metrics()).toMatchObject({ 'directmap.split_1g': 1, 'directmap.split_2m': 1, 'directmap.kernel_pt_pages': 2 });
+    expect(dm.pageTable.entryPfn(dm.baseVpn + PUD + 4, 1)).toBe(PUD + 4);
+  });
+});

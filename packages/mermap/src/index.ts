@@ -25,7 +25,9 @@ export { CHECKER_COUNTER_NAMES, STALE_TLB_MODES, StaleTlbChecker, withStaleTlbCh
 export type { StaleHazard, StaleTlbCheckerOptions, StaleTlbMode, TlbOp } from './stale.js';
 export {
   DIRECT_MAP_STRATEGIES,
+  STRATEGY_REPORT_METRICS,
   WORKLOAD_COUNTER_NAMES,
+  formatStrategyTable,
   runDirectMapStrategies,
   runUnmappedWorkload,
   workloadDefaults,

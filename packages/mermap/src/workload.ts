@@ -212,6 +212,31 @@ export function runDirectMapStrategies(options: DirectMapStrategiesOptions): { r
   return { results: strategies.map((s) => runUnmappedWorkload(s, createMachine, workload, costs)) };
 }
 
+/** The metrics a strategy comparison shows by default, in this order. */
+export const STRATEGY_REPORT_METRICS = [
+  'directmap.split_1g',
+  'directmap.split_2m',
+  'directmap.kernel_pt_pages',
+  'directmap.flushes',
+  'mermap.gets',
+  'mermap.failures',
+  'mermap.reserved_gets',
+  'mermap.local_flushes',
+  'tlb.flush_single',
+  'tlb.flush_full',
+  'tlb.ipis',
+  'tlb.stale_hazards',
+  'time_ns',
+] as const;
+
+/** A plain-text table: one row per metric, one column per strategy (missing values print as "-"). */
+export function formatStrategyTable(results: readonly StrategyResult[], metrics: readonly string[] = STRATEGY_REPORT_METRICS): string {
+  const w0 = Math.max(6, ...metrics.map((m) => m.length));
+  const cols = results.map((r) => Math.max(r.strategy.length, ...metrics.map((m) => String(r.metrics[m] ?? '-').length)));
+  const row = (name: string, cells: string[]) => [name.padEnd(w0), ...cells.map((c, i) => c.padStart(cols[i]!))].join('  ');
+  return [row('metric', results.map((r) => r.strategy)), ...metrics.map((m) => row(m, results.map((r) => String(r.metrics[m] ?? '-'))))].join('\n') + '\n';
+}
+
 /** The workload's state: live folios, held mappings, counters. */
 class Workload {
   readonly counters = new Counters(WORKLOAD_COUNTER_NAMES);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { _PAGE_GLOBAL, _PAGE_PRESENT, _PAGE_RW } from '@kmodel/core';
-import { MERMAP_SENTINEL_FLAGS, defaultMermapBaseVpn, mmLocalBaseVpn } from '@kmodel/mermap';
+import { SimClock } from '@kmodel/core';
+import { createPageTable } from '@kmodel/pgtable';
+import { MERMAP_SENTINEL_FLAGS, Mermap, MermapTlb, defaultMermapBaseVpn, mmLocalBaseVpn } from '@kmodel/mermap';
 import { codeOf, setup as setupWith, TLB_MODELS } from './helpers.js';
 
 describe.each(TLB_MODELS)('on the %s TLB model', (model) => {
@@ -212,5 +214,18 @@ describe.each(TLB_MODELS)('on the %s TLB model', (model) => {
       mermap.put(h);
       expect(codeOf(() => mermap.put(h))).toBe('E_MERMAP_NOT_IN_USE');
     });
+  });
+});
+
+describe('5-level paging', () => {
+  it('places the slices in PGD slot -240 of the 57-bit layout', () => {
+    expect(mmLocalBaseVpn(5)).toBe(0xff10000000000);
+    let next = 1 << 24;
+    const pageTable = createPageTable({ levels: 5, tables: { allocTable: () => next++, freeTable: () => {} } });
+    const mermap = new Mermap({ pageTable, tlb: new MermapTlb(2, new SimClock()) });
+    expect(mermap.prepare()).toBe(true);
+    const h = mermap.get(1, 77, 3);
+    expect(mermap.addr(h)).toBe(defaultMermapBaseVpn(5) + 512);
+    expect(mermap.access(1, mermap.addr(h) + 2)).toBe(79);
   });
 });

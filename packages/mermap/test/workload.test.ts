@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DirectMap } from '@kmodel/directmap';
-import { runDirectMapStrategies, runUnmappedWorkload, type StrategyMachineFactory } from '@kmodel/mermap';
+import { formatStrategyTable, runDirectMapStrategies, runUnmappedWorkload, type StrategyMachineFactory } from '@kmodel/mermap';
 import { codeOf } from './helpers.js';
 import { SeqAllocator } from './seq-allocator.js';
 
@@ -44,6 +44,14 @@ describe('N unmapped allocations: exact costs per strategy', () => {
     // Entries of gets 513..1000 survive (the wrap flushed 1..511, the second conversion 512): freed unflushed.
     expect(c!['tlb.stale_hazards']).toBe(488);
     expect(results[2]!.hazards[0]!.put.op).toBe('mermap_put');
+  });
+
+  it('formats a comparison table', () => {
+    const lines = formatStrategyTable(results, ['directmap.split_2m', 'directmap.flushes', 'nope']).split('\n');
+    expect(lines[0]).toBe('metric              direct_map  per_page  freetype');
+    expect(lines[1]).toBe('directmap.split_2m           0         2         0');
+    expect(lines[2]).toBe('directmap.flushes            0      1003         3');
+    expect(lines[3]).toBe('nope                         -         -         -');
   });
 
   it('IPIs scale with CPUs: every flush of (b) reaches the 3 other CPUs', () => {
