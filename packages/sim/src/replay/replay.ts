@@ -24,12 +24,16 @@ export interface OomKillRecord {
   /** Label of the last status record before the kill ("" if none). */
   readonly after: string;
   readonly time_ns: number;
+  /** The cgroup whose limit was hit. */
   readonly cgroup: string;
-  /** The victim's sizes when it was killed, kB (`VmRSS`, `VmPTE`) and bytes. */
+  /** The victim's sizes when it was killed: kB (`VmRSS`, `VmPTE`), pages and bytes. */
   readonly VmRSS: number;
   readonly VmPTE: number;
+  readonly rss_pages: number;
   readonly pgtables_bytes: number;
+  /** oom_badness() of the victim and the OOM domain's size in pages. */
   readonly points: number;
+  readonly totalpages: number;
 }
 
 /** What {@link replayTrace} returns: status records, possibly ended by one OOM-kill record. */
@@ -87,17 +91,19 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
       last = op.label;
     }
     if (!proc.alive) {
-      const kill = machine.events.find((e) => e.type === 'oom_kill');
-      if (kill) {
+      const kill = machine.memcg?.events.find((e) => e.type === 'oom_kill');
+      if (kill && kill.type === 'oom_kill') {
         records.push({
           event: 'oom_kill',
           after: last,
           time_ns: kill.time_ns,
-          cgroup: String(kill['cgroup']),
-          VmRSS: Number(kill['VmRSS']),
-          VmPTE: Number(kill['VmPTE']),
-          pgtables_bytes: Number(kill['pgtables_bytes']),
-          points: Number(kill['points']),
+          cgroup: kill.cgroup,
+          VmRSS: kill.VmRSS,
+          VmPTE: kill.VmPTE,
+          rss_pages: kill.rss_pages,
+          pgtables_bytes: kill.pgtables_bytes,
+          points: kill.points,
+          totalpages: kill.totalpages,
         });
       }
       break;
