@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GFP_KERNEL, isKmodelError } from '@kmodel/core';
-import { parseScenario, parseTrace, replayTrace, runScenario, type MetricsBlock } from '@kmodel/sim';
+import { parseScenario, parseTrace, replayTrace, runScenario, statusRecords, type MetricsBlock } from '@kmodel/sim';
 import { BitmapAllocator } from '../src/bitmap-allocator.js';
 
 const scenario = parseScenario(`
@@ -56,7 +56,7 @@ describe('the stock machine on a user-written PageAllocator', () => {
   it('replays a trace on it', () => {
     const trace = parseTrace('{"op":"status","label":"a"}\n{"op":"mmap","region":"r","addr":"0x200000000000","size":"1GiB"}\n{"op":"touch","region":"r","stride":"2MiB"}\n{"op":"status","label":"b"}\n');
     const recs = replayTrace(trace, { parts: { allocator: new BitmapAllocator(65536) } });
-    expect(recs.map((r) => [r['label'], r['VmPTE']])).toEqual([['a', 0], ['b', 2048 + 8]]);
+    expect(statusRecords(recs).map((r) => [r.label, r.VmPTE])).toEqual([['a', 0], ['b', 2048 + 8]]);
   });
 
   it('runs out like a real allocator: a machine too small for the zero pages fails to boot', () => {
