@@ -84,7 +84,7 @@ export interface BuddyOptions {
    * pageblock_nr_pages * MIGRATE_TYPES (3072) pages; off, every request and pageblock is Unmovable.
    */
   mobilityGrouping?: boolean;
-  /** Direct map to change when pageblocks convert between mapped and unmapped (default {@link NOOP_DIRECT_MAP}). */
+  /** Direct map to change when pageblocks convert between mapped and unmapped (default `NOOP_DIRECT_MAP` of `@kmodel/core`). */
   directMap?: DirectMapControl;
 }
 
@@ -163,7 +163,7 @@ const RMQUEUE_STEAL = 3;
  * with the half-pageblock rule), steal; the highatomic reserve; per-CPU lists.
  *
  * Unmapped (`__GFP_UNMAPPED`) requests are served from the Unmovable|Unmapped lists; when those
- * are empty a whole free pageblock is converted with one {@link DirectMapControl.removeRange}
+ * are empty a whole free pageblock is converted with one `DirectMapControl.removeRange`
  * call per pageblock. Mapped requests that find nothing else (after claiming, before stealing)
  * convert whole free unmapped pageblocks back with `restoreRange`.
  */
