@@ -1131,7 +1131,7 @@ export class AddressSpace {
         if ((f & _PAGE_PRESENT) === 0) f = (f & ~PROTNONE) | _PAGE_PRESENT;
         const exclusiveAnon = pfn !== this.zeroPfn && pfn !== this.hugeZeroPfn && !this.pageShared(pfn);
         if ((prot & PROT_WRITE) === 0) f &= ~_PAGE_RW;
-        else if (exclusiveAnon && (f & _PAGE_DIRTY) !== 0) f |= _PAGE_RW;
+        else if (exclusiveAnon) f |= _PAGE_RW; // can_change_pte_writable: PageAnonExclusive
         f = (prot & PROT_EXEC) !== 0 ? f & ~_PAGE_NX : f | _PAGE_NX;
       }
       if (f !== old) {
