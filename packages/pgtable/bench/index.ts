@@ -46,25 +46,27 @@ console.log(`@kmodel/pgtable bench (node ${process.version})`);
   });
 }
 
-// Walks on a TLB miss: 4-level and 5-level, 4 KiB pages spread over 1 GiB.
+// Walks on a TLB miss, 4- and 5-level, 4 KiB leaves, in a scrambled order: over 16 Ki pages
+// (32 full PTE tables, 128 KiB: cache-resident) and over 1 Mi pages (2048 tables, 8 MiB: the
+// host's caches miss as the MMU's would).
 for (const levels of [4, 5] as const) {
-  const pt = createPageTable({ levels, tables: tables() });
-  const N = 1 << 16;
-  const base = 0x7f0000000;
-  const stride = 4; // 64 Ki pages over 256 Ki vpns: 512 PTE tables
-  for (let i = 0; i < N; i++) {
-    const v = base + i * stride;
-    if ((v & 511) === 0 || i === 0) pt.allocTable(v, 1);
-    pt.setEntry(v, 1, i, URW);
+  for (const N of [1 << 14, 1 << 20]) {
+    const pt = createPageTable({ levels, tables: tables() });
+    const base = 0x7f0000000;
+    for (let i = 0; i < N; i++) {
+      if (i % 512 === 0) pt.allocTable(base + i, 1);
+      pt.setEntry(base + i, 1, i, URW);
+    }
+    const out = new WalkResult();
+    const mode = DEFAULT_PAGING_MODE;
+    const total = 1 << 21;
+    const rounds = total / N;
+    rate(`${levels}-level walks, ${N >= 1 << 20 ? '1 Mi' : '16 Ki'} pages (hardwareWalk)`, total, () => {
+      let s = 0;
+      for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += hardwareWalk(pt, base + ((i * 40503) & (N - 1)), ACCESS_USER, mode, out).pfn;
+      return s;
+    });
   }
-  const out = new WalkResult();
-  const mode = DEFAULT_PAGING_MODE;
-  const rounds = 32;
-  rate(`${levels}-level walks, 4 KiB leaf (hardwareWalk)`, N * rounds, () => {
-    let s = 0;
-    for (let r = 0; r < rounds; r++) for (let i = 0; i < N; i++) s += hardwareWalk(pt, base + ((i * 40503) & (N - 1)) * stride, ACCESS_USER, mode, out).pfn;
-    return s;
-  });
 }
 
 // TLB lookups: a hot working set that fits (hits) on one CPU.
