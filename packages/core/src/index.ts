@@ -16,3 +16,4 @@ export * from './contracts/page-table.js';
 export * from './contracts/tlb.js';
 export * from './contracts/direct-map.js';
 export * from './contracts/charger.js';
+export * from './contracts/reclaim.js';
