@@ -505,6 +505,37 @@ export class BuddyAllocator implements PageAllocator {
     return s & ST_ALLOC ? s & ST_ORDER : -1;
   }
 
+  /**
+   * Allocated pages in the pageblock holding `pfn`, split as `prep_move_freepages_block()` sees
+   * them: movable (LRU) pages and the rest (unmovable and reclaimable allocations).
+   */
+  pageblockContents(pfn: Pfn): { movable: number; unmovable: number } {
+    this.checkPfn(pfn);
+    const pb = pfn >>> PB_SHIFT;
+    return { movable: this.pbMovable[pb]!, unmovable: this.pbUnmovable[pb]! };
+  }
+
+  /**
+   * Whether [startPfn, endPfn) holds an allocation that is not movable, so that memory offlining
+   * or alloc_contig_range() over it would fail (has_unmovable_pages(), at pageblock granularity).
+   */
+  hasUnmovablePages(startPfn: Pfn, endPfn: Pfn): boolean {
+    this.checkPfn(startPfn);
+    if (!(endPfn > startPfn && endPfn <= this.endPfn && (endPfn | 0) === endPfn)) {
+      fail(BuddyErrorCode.BadPfn, `endPfn ${show(endPfn)} must be an integer in (${show(startPfn)}, ${show(this.endPfn)}]`, { endPfn });
+    }
+    for (let pb = startPfn >>> PB_SHIFT; pb * PB_PAGES < endPfn; pb++) if (this.pbUnmovable[pb]! > 0) return true;
+    return false;
+  }
+
+  /** Pageblocks of a zone that hold at least one unmovable or reclaimable allocation, whatever their type: blocks compaction can never empty. */
+  pageblocksWithUnmovable(zone: ZoneType): number {
+    const span = this.span(zone);
+    let n = 0;
+    for (let pb = span.start >>> PB_SHIFT; pb * PB_PAGES < span.end; pb++) if (this.pbUnmovable[pb]! > 0) n++;
+    return n;
+  }
+
   /** Number of free blocks on one free list (zone, freetype index, order). */
   nrFreeBlocks(zone: ZoneType, ft: number, order: number): number {
     this.checkZone(zone);

@@ -147,3 +147,20 @@ describe('page-table placement (the scenario of bench/live/pagetable-placement.c
     expect(b.counters()).toMatchObject({ 'buddy.claims': 100, 'buddy.steals': 0, 'buddy.movable_blocks_polluted': 0 });
   });
 });
+
+describe('offlining queries', () => {
+  it('report which ranges hold unmovable allocations', () => {
+    const b = new BuddyAllocator({ memory: 6 * GiB, movable: 1 * GiB, pcp: false });
+    const mov = b.zoneInfo(ZONE_MOVABLE);
+    const user = b.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    const table = b.allocPages(GFP_PGTABLE_USER, 0)!;
+    expect(b.pageblockContents(user)).toEqual({ movable: 1, unmovable: 0 });
+    expect(b.pageblockContents(table)).toEqual({ movable: 0, unmovable: 1 });
+    // ZONE_MOVABLE can always be offlined; the Normal block holding the page table cannot.
+    expect(b.hasUnmovablePages(mov.startPfn, mov.endPfn)).toBe(false);
+    expect(b.hasUnmovablePages(table & ~511, (table & ~511) + 512)).toBe(true);
+    expect(b.pageblocksWithUnmovable(ZONE_NORMAL)).toBe(1);
+    expect(b.pageblocksWithUnmovable(ZONE_MOVABLE)).toBe(0);
+    expect(() => b.hasUnmovablePages(10, 5)).toThrow(/E_BAD_PFN/);
+  });
+});
