@@ -67,6 +67,7 @@ import type { MmHooks, ZapCause } from './hooks.js';
 import { MmapLock } from './mmap-lock.js';
 import { resolveProfile } from './profile.js';
 import type { KernelProfile, ProfileName } from './profile.js';
+import { unmappedAreaBottomup, unmappedAreaTopdown } from './layout.js';
 import { Vma, VmaList, anonCompatible, canMerge } from './vma.js';
 import type { VmaInfo } from './vma.js';
 
@@ -261,8 +262,7 @@ export class AddressSpace {
   private readonly zapVisit: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void;
   private readonly leafOps: WalkOps;
 
-  /** @param anon shared page bookkeeping of a fork family (internal: fork passes the parent's). */
-  constructor(options: AddressSpaceOptions, anon?: AnonPages) {
+  constructor(options: AddressSpaceOptions) {
     const levels = options.levels ?? 4;
     if (levels !== 4 && levels !== 5) fail(E.BadOption, `levels ${show(levels)} must be 4 or 5`, { value: levels });
     checkPfnOption(options.zeroPfn, 'zeroPfn');
@@ -296,7 +296,9 @@ export class AddressSpace {
     this.perVmaLock = options.perVmaLock ?? true;
     if (!(this.mmapBase > 0 && this.mmapBase <= DEFAULT_MAP_WINDOW_VPN && Number.isSafeInteger(this.mmapBase)))
       fail(E.BadOption, `mmapBase ${show(this.mmapBase)} must be a page number in (0, 0x7ffffffff]`, { value: this.mmapBase });
-    this.anon = anon ?? new AnonPages();
+    // A fork child shares its family's page bookkeeping (set by fork just before construction).
+    this.anon = forkFamily ?? new AnonPages();
+    forkFamily = null;
     this.mmapLock = new MmapLock(this.clock, this.perVmaLock);
     this.cPgfault = this.stats.slot('pgfault');
     this.options = options;
@@ -907,48 +909,19 @@ export class AddressSpace {
     const low = 1; // info.low_limit = PAGE_SIZE
     if (hint === undefined && align === 1 && pages % PMD_PAGES === 0) {
       // __thp_get_unmapped_area: search len + 2 MiB, then move up to a 2 MiB boundary.
-      const ret = this.topdown(pages + PMD_PAGES, 1, low, high);
+      const ret = unmappedAreaTopdown(this.vmaList, pages + PMD_PAGES, 1, low, high);
       if (ret >= 0) {
         const offSub = (PMD_PAGES - (ret % PMD_PAGES)) % PMD_PAGES;
         return offSub === 0 ? ret + PMD_PAGES : ret + offSub;
       }
     }
-    let r = this.topdown(pages, align, low, high);
+    let r = unmappedAreaTopdown(this.vmaList, pages, align, low, high);
     if (r < 0) {
       // arch_get_unmapped_area fallback: bottom-up from TASK_UNMAPPED_BASE (TASK_SIZE / 3).
-      r = this.bottomup(pages, align, Math.ceil(this.taskSize / 3), this.taskSize);
+      r = unmappedAreaBottomup(this.vmaList, pages, align, Math.ceil(this.taskSize / 3), this.taskSize);
     }
     if (r < 0) fail(E.NoSpace, `no free gap of ${show(pages)} pages (alignment ${align}) in the address space`, { pages, align, errno: 'ENOMEM' });
     return r;
-  }
-
-  /** vm_unmapped_area top-down: the highest aligned start in a free gap inside [low, high); -1 if none. */
-  private topdown(pages: number, align: number, low: Vpn, high: Vpn): Vpn {
-    const list = this.vmaList.list;
-    for (let i = list.length; i >= 0; i--) {
-      const gapStart = Math.max(low, i > 0 ? list[i - 1]!.end : low);
-      const gapEnd = Math.min(high, i < list.length ? list[i]!.start : high);
-      if (gapStart >= high) continue;
-      if (gapEnd - gapStart >= pages) {
-        const s = Math.floor((gapEnd - pages) / align) * align;
-        if (s >= gapStart) return s;
-      }
-      if (gapStart <= low) break;
-    }
-    return -1;
-  }
-
-  /** vm_unmapped_area bottom-up: the lowest aligned start in a free gap inside [low, high); -1 if none. */
-  private bottomup(pages: number, align: number, low: Vpn, high: Vpn): Vpn {
-    const list = this.vmaList.list;
-    for (let i = this.vmaList.indexAfter(low); i <= list.length; i++) {
-      const gapStart = Math.max(low, i > 0 ? list[i - 1]!.end : low);
-      const gapEnd = Math.min(high, i < list.length ? list[i]!.start : high);
-      const s = Math.ceil(gapStart / align) * align;
-      if (s + pages <= gapEnd) return s;
-      if (gapEnd >= high) break;
-    }
-    return -1;
   }
 
   // ------------------------------------------------------------------ VMA split / merge
@@ -1358,7 +1331,13 @@ export class AddressSpace {
     delete childOptions.observer;
     if (options.observer !== undefined) childOptions.observer = options.observer;
     if (options.hooks !== undefined) childOptions.hooks = options.hooks;
-    const child = new AddressSpace(childOptions, this.anon);
+    forkFamily = this.anon;
+    let child: AddressSpace;
+    try {
+      child = new AddressSpace(childOptions);
+    } finally {
+      forkFamily = null;
+    }
     const lockStart = this.mmapLock.enter(true);
     try {
       for (const v of this.vmaList.list) {
@@ -1554,6 +1533,9 @@ export class AddressSpace {
     return this.deposits.size;
   }
 }
+
+/** The fork family the next constructed address space joins (see fork). */
+let forkFamily: AnonPages | null = null;
 
 const ADVICES: ReadonlySet<string> = new Set<Advice>(['dontneed', 'free', 'hugepage', 'nohugepage', 'populate_read', 'populate_write']);
 
