@@ -125,3 +125,26 @@ describe('property: random alloc/free sequences keep the buddy invariants', () =
     fc.assert(fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => run(ops, true)), { numRuns: 150, seed: 2 });
   });
 });
+
+describe('determinism', () => {
+  it('the same operations give byte-identical state and views', () => {
+    const runOnce = () => {
+      const b = new BuddyAllocator({ memory: 256 * 1024 * 1024, nrCpus: 2 });
+      const held: [number, number][] = [];
+      let x = 12345;
+      for (let i = 0; i < 20000; i++) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        if (x % 3 === 0 && held.length > 0) {
+          const [p, o] = held.splice(x % held.length, 1)[0]!;
+          b.freePages(p, o);
+        } else {
+          b.setCpu(x & 1);
+          const p = b.allocPages(GFPS[x % GFPS.length]!, (x >>> 8) % 4);
+          if (p !== null) held.push([p, (x >>> 8) % 4]);
+        }
+      }
+      return b.pagetypeinfo() + JSON.stringify(b.counters()) + JSON.stringify(held);
+    };
+    expect(runOnce()).toBe(runOnce());
+  });
+});
