@@ -178,10 +178,18 @@ export class TlbSystem implements TlbFlusher {
     return r.pfn;
   }
 
-  /** TLB lookup only (no walk, no counters): the frame CPU `cpu` would use for `vpn`, or -1. */
+  /** The frame CPU `cpu` would use for `vpn` under its current PCID, or -1: no walk, no counters, no LRU change. */
   lookup(cpu: number, vpn: Vpn): number {
     this.checkCpu(cpu);
-    return this.cpus[cpu].lookup(vpn);
+    const tlb = this.cpus[cpu];
+    return tlb.peek(vpn, tlb.pcid);
+  }
+
+  /** The frame CPU `cpu` caches for `vpn` under `pcid` (loaded or not), or -1; no side effects. */
+  peek(cpu: number, pcid: number, vpn: Vpn): number {
+    this.checkCpu(cpu);
+    this.checkPcid(pcid);
+    return this.cpus[cpu].peek(vpn, pcid);
   }
 
   private checkHit(cpu: number, pt: X86PageTable, vpn: number, pfn: number): void {

@@ -140,6 +140,23 @@ export class Tlb {
     return a.pfn[k] + (lo & SPAN_MASK[l]);
   }
 
+  /**
+   * The frame cached for `vpn` under `pcid` (or by a global entry), or -1: a query for
+   * checkers that neither counts nor changes the LRU order.
+   */
+  peek(vpn: number, pcid: number): number {
+    const lo = vpn >>> 0;
+    for (let l = 1; l <= 3; l++) {
+      const a = this.arrays[l];
+      if (a.valid === 0) continue;
+      const off = lo & SPAN_MASK[l];
+      const tag = vpn - off;
+      for (let k = ((lo >>> SET_SHIFT[l]) & a.setMask) * a.ways, e = k + a.ways; k < e; k++)
+        if (a.tag[k] === tag && (a.pcid[k] === pcid || a.rights[k] & RIGHT_G)) return a.pfn[k] + off;
+    }
+    return -1;
+  }
+
   /** Slot of the entry tagged `tag` for the current PCID (or global) in set `set` of `a`, or -1. */
   private probe(a: TlbArray, tag: number, set: number): number {
     const tags = a.tag;

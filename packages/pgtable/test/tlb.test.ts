@@ -278,3 +278,25 @@ describe('2 MiB pages in the TLB', () => {
     expect(counters(sys)).toMatchObject({ 'tlb.misses': 1, 'tlb.hits': 511 });
   });
 });
+
+describe('queries without side effects', () => {
+  it('peek finds an idle PCID\'s entry and leaves the LRU order alone', () => {
+    const t = new Tlb({ pte: { entries: 2, ways: 2 }, pmd: { entries: 1, ways: 1 }, pud: { entries: 1, ways: 1 } });
+    t.writeCr3(1, true);
+    t.fill(1, 1, 11, 0);
+    t.fill(2, 1, 12, 0);
+    // A lookup would make 1 the most recent; peek must not.
+    expect(t.peek(1, 1)).toBe(11);
+    expect(t.peek(1, 2)).toBe(-1);
+    t.fill(3, 1, 13, 0); // evicts the least recent: 1
+    expect([t.peek(1, 1), t.peek(2, 1), t.peek(3, 1)]).toEqual([-1, 12, 13]);
+    const sys = new TlbSystem({ cpus: 1 });
+    const pt = mapped([4]);
+    sys.switchMm(0, pt, 5);
+    sys.access(0, 4, ACCESS_USER);
+    sys.switchMm(0, mapped([]), 6, true);
+    expect(sys.lookup(0, 4)).toBe(-1);
+    expect(sys.peek(0, 5, 4)).toBe(1004);
+    expect(sys.counters.get('tlb.hits')).toBe(0);
+  });
+});
