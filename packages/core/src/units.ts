@@ -84,10 +84,14 @@ export function toPfn(n: number): Pfn {
   return n;
 }
 
-/** Validates a VPN: a safe non-negative integer below 2^45 (57-bit virtual addresses). */
+/**
+ * Validates a VPN: a safe non-negative integer below 2^52. User addresses need at most 45
+ * bits of page number (57-bit LA57); kernel addresses such as the direct map at
+ * 0xffff888000000000 are 64-bit words whose page numbers reach 2^52.
+ */
 export function toVpn(n: number): Vpn {
   checkCount(n, 'vpn');
-  if (n >= 2 ** 45) fail(CoreErrorCode.OutOfRange, `vpn ${show(n)} exceeds 57-bit virtual addresses (expected < 2^45)`, { value: n });
+  if (n >= 2 ** 52) fail(CoreErrorCode.OutOfRange, `vpn ${show(n)} exceeds 64-bit virtual addresses (expected < 2^52)`, { value: n });
   return n;
 }
 
