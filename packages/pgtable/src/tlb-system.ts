@@ -239,8 +239,10 @@ export class TlbSystem implements TlbFlusher {
     this.checkPcid(asid);
     if (!(endVpn >= startVpn)) fail(E.BadRange, `flush range end ${show(endVpn)} lies below its start ${show(startVpn)}`, { start: startVpn, end: endVpn });
     const stride = strideLevel === 1 ? 1 : strideLevel === 2 ? 512 : 512 * 512;
+    // get_flush_tlb_info: ((end - start) >> stride_shift) > tlb_single_page_flush_ceiling => full.
+    const full = Math.floor((endVpn - startVpn) / stride) > this.flushCeiling;
+    // flush_tlb_func then invalidates one stride at a time from start while below end.
     const pages = Math.ceil((endVpn - startVpn) / stride);
-    const full = pages > this.flushCeiling;
     for (let c = 0; c < this.cpus.length; c++) {
       const tlb = this.cpus[c];
       const running = tlb.pcid === asid && this.loaded[c] !== null;
