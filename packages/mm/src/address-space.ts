@@ -67,7 +67,8 @@ import type { MmHooks, ZapCause } from './hooks.js';
 import { MmapLock } from './mmap-lock.js';
 import { resolveProfile } from './profile.js';
 import type { KernelProfile, ProfileName } from './profile.js';
-import { unmappedAreaBottomup, unmappedAreaTopdown } from './layout.js';
+import { getUnmappedArea } from './layout.js';
+import type { MmapLayout } from './layout.js';
 import { Vma, VmaList, anonCompatible, canMerge } from './vma.js';
 import type { VmaInfo } from './vma.js';
 
@@ -228,6 +229,7 @@ export class AddressSpace {
   private readonly mmapBase: Vpn;
   private readonly mmapMinAddr: Vpn;
   private readonly maxMapCount: number;
+  private readonly layout: MmapLayout;
   private readonly perVmaLock: boolean;
   private readonly anon: AnonPages;
   private readonly vmaList = new VmaList();
@@ -294,10 +296,11 @@ export class AddressSpace {
     this.maxMapCount = options.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
     this.oomScoreAdj = options.oomScoreAdj ?? 0;
     this.perVmaLock = options.perVmaLock ?? true;
+    this.layout = { levels, taskSize: this.taskSize, mmapBase: this.mmapBase, mmapMinAddr: this.mmapMinAddr };
     if (!(this.mmapBase > 0 && this.mmapBase <= DEFAULT_MAP_WINDOW_VPN && Number.isSafeInteger(this.mmapBase)))
       fail(E.BadOption, `mmapBase ${show(this.mmapBase)} must be a page number in (0, 0x7ffffffff]`, { value: this.mmapBase });
     // A fork child shares its family's page bookkeeping (set by fork just before construction).
-    this.anon = forkFamily ?? new AnonPages();
+    this.anon = forkFamily ?? new AnonPages(this.allocator, this.charger);
     forkFamily = null;
     this.mmapLock = new MmapLock(this.clock, this.perVmaLock);
     this.cPgfault = this.stats.slot('pgfault');
@@ -534,7 +537,7 @@ export class AddressSpace {
     const pt = this.pageTable;
     const old = pt.entryPfn(vpn, 1);
     const nx = (vma.flags & VM_EXEC) !== 0 ? 0 : _PAGE_NX;
-    if (old !== this.zeroPfn && !this.pageShared(old)) {
+    if (old !== this.zeroPfn && !this.anon.isShared(old)) {
       // wp_can_reuse_anon_folio: the page is exclusive, make it writable in place.
       pt.setEntry(vpn, 1, old, fl | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
       this.clock.charge('fault_read_zero');
@@ -547,21 +550,11 @@ export class AddressSpace {
     if (pfn < 0) return VM_FAULT_OOM;
     pt.setEntry(vpn, 1, pfn, ANON_PTE | nx);
     if (old === this.zeroPfn) this.rssAnon++;
-    else this.putAnonPage(old);
+    else this.anon.putPage(this.id, old);
     this.tlb.flushRange(this.id, vpn, vpn + 1, false, 1);
     this.clock.charge('fault_write');
     this.stats.add(this.cPgfault);
     return 0;
-  }
-
-  /** Another mapping refers to this anonymous page (fork), so a write must copy it. */
-  private pageShared(pfn: Pfn): boolean {
-    const a = this.anon;
-    if (a.thp.size > 0) {
-      const m = a.thp.get(pfn - (pfn % PMD_PAGES));
-      if (m !== undefined) return m > PMD_PAGES;
-    }
-    return a.shared.size > 0 && a.shared.has(pfn);
   }
 
   /** do_huge_pmd_anonymous_page: the huge zero page for a read, a THP for a write; VM_FAULT_FALLBACK to use 4 KiB pages. */
@@ -650,7 +643,7 @@ export class AddressSpace {
       this.splitHugePmd(blk);
       return this.doWpPage(vpn, vma, pt.entryFlags(vpn, 1));
     }
-    if (!this.pageShared(pfn)) {
+    if (!this.anon.isShared(pfn)) {
       pt.setEntry(blk, 2, pfn, pmd | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
       this.clock.charge('fault_read_zero');
       this.stats.add(this.cPgfault);
@@ -695,56 +688,7 @@ export class AddressSpace {
     if (pt.tableAt(vpn, 1) < 0 && (pt.entryFlags(vpn, 2) & _PAGE_PSE) !== 0) this.splitHugePmd(vpn - (vpn % PMD_PAGES));
   }
 
-  // ------------------------------------------------------------------ page release
-
-  /** One PTE mapping of an anonymous page goes away: drop a share, a THP unit, or free the page. */
-  private putAnonPage(pfn: Pfn): void {
-    const a = this.anon;
-    if (a.thp.size > 0) {
-      const head = pfn - (pfn % PMD_PAGES);
-      const m = a.thp.get(head);
-      if (m !== undefined) {
-        if (m === 1) {
-          a.thp.delete(head);
-          this.freeAnon(head, 9);
-        } else a.thp.set(head, m - 1);
-        return;
-      }
-    }
-    if (a.shared.size > 0) {
-      const c = a.shared.get(pfn);
-      if (c !== undefined) {
-        if (c === 2) a.shared.delete(pfn);
-        else a.shared.set(pfn, c - 1);
-        return;
-      }
-    }
-    this.freeAnon(pfn, 0);
-  }
-
-  /** A PMD mapping of a THP goes away. */
-  private putThpPmd(head: Pfn): void {
-    const a = this.anon;
-    const m = (a.thp.get(head) ?? PMD_PAGES) - PMD_PAGES;
-    if (m <= 0) {
-      a.thp.delete(head);
-      this.freeAnon(head, 9);
-    } else a.thp.set(head, m);
-  }
-
-  private freeAnon(pfn: Pfn, order: number): void {
-    const owners = this.anon.owner;
-    let owner = this.id;
-    if (owners.size > 0) {
-      const o = owners.get(pfn);
-      if (o !== undefined) {
-        owner = o;
-        owners.delete(pfn);
-      }
-    }
-    this.charger.uncharge(owner, 'anon', 4096 << order);
-    this.allocator.freePages(pfn, order);
-  }
+  // ------------------------------------------------------------------ zap
 
   /** zapRange visitor: account one cleared leaf. */
   private zapOne(vpn: Vpn, level: Level, pfn: Pfn): void {
@@ -755,7 +699,7 @@ export class AddressSpace {
       }
       this.rssAnon--;
       this.zapAnon++;
-      this.putAnonPage(pfn);
+      this.anon.putPage(this.id, pfn);
       return;
     }
     // zap_huge_pmd: the deposited table goes with the PMD (zap_deposited_table).
@@ -769,7 +713,7 @@ export class AddressSpace {
     if (pfn === this.hugeZeroPfn) return;
     this.rssAnon -= PMD_PAGES;
     this.zapAnon += PMD_PAGES;
-    this.putThpPmd(pfn);
+    this.anon.putThpPmd(this.id, pfn);
   }
 
   /**
@@ -859,7 +803,7 @@ export class AddressSpace {
         fail(E.MappingExists, `mmap: [${show(addr)}, +${show(pages)} pages) overlaps an existing mapping (MAP_FIXED_NOREPLACE)`, { vpn: addr, pages, errno: 'EEXIST' });
       start = addr;
     } else {
-      start = this.getUnmappedArea(req.addr, pages, align);
+      start = getUnmappedArea(this.vmaList, this.layout, req.addr, pages, align);
     }
     const flags = prot | (req.noreserve ? VM_NORESERVE : 0);
     const lockStart = this.mmapLock.enter(true);
@@ -891,37 +835,6 @@ export class AddressSpace {
       for (let v = start; v < start + pages; v++) if (this.fault(v, write) !== 0) break;
     }
     return start;
-  }
-
-  /** get_unmapped_area for an anonymous mapping without MAP_FIXED. */
-  private getUnmappedArea(hint: Vpn | undefined, pages: number, align: number): Vpn {
-    if (hint !== undefined) {
-      if (!Number.isSafeInteger(hint) || hint < 0) fail(CoreErrorCode.NotAnInteger, `mmap: hint ${show(hint)} must be a non-negative integer page number`, { value: hint });
-      let h = hint < this.mmapMinAddr ? this.mmapMinAddr : hint; // round_hint_to_min
-      // mmap_address_hint_valid: inside TASK_SIZE and not straddling the 47-bit window.
-      const valid = h + pages <= this.taskSize && (h > DEFAULT_MAP_WINDOW_VPN) === (h + pages > DEFAULT_MAP_WINDOW_VPN);
-      if (h % align !== 0) h = -1;
-      if (valid && h >= 0 && !this.vmaList.intersects(h, h + pages)) return h;
-    }
-    // Above-47-bit placement only with a hint above DEFAULT_MAP_WINDOW (5-level).
-    let high = this.mmapBase;
-    if (this.levels === 5 && hint !== undefined && hint > DEFAULT_MAP_WINDOW_VPN) high += TASK_SIZE_5L_VPN - DEFAULT_MAP_WINDOW_VPN;
-    const low = 1; // info.low_limit = PAGE_SIZE
-    if (hint === undefined && align === 1 && pages % PMD_PAGES === 0) {
-      // __thp_get_unmapped_area: search len + 2 MiB, then move up to a 2 MiB boundary.
-      const ret = unmappedAreaTopdown(this.vmaList, pages + PMD_PAGES, 1, low, high);
-      if (ret >= 0) {
-        const offSub = (PMD_PAGES - (ret % PMD_PAGES)) % PMD_PAGES;
-        return offSub === 0 ? ret + PMD_PAGES : ret + offSub;
-      }
-    }
-    let r = unmappedAreaTopdown(this.vmaList, pages, align, low, high);
-    if (r < 0) {
-      // arch_get_unmapped_area fallback: bottom-up from TASK_UNMAPPED_BASE (TASK_SIZE / 3).
-      r = unmappedAreaBottomup(this.vmaList, pages, align, Math.ceil(this.taskSize / 3), this.taskSize);
-    }
-    if (r < 0) fail(E.NoSpace, `no free gap of ${show(pages)} pages (alignment ${align}) in the address space`, { pages, align, errno: 'ENOMEM' });
-    return r;
   }
 
   // ------------------------------------------------------------------ VMA split / merge
@@ -1102,7 +1015,7 @@ export class AddressSpace {
       if (prot === 0) f = (f & ~_PAGE_PRESENT) | PROTNONE;
       else {
         if ((f & _PAGE_PRESENT) === 0) f = (f & ~PROTNONE) | _PAGE_PRESENT;
-        const exclusiveAnon = pfn !== this.zeroPfn && pfn !== this.hugeZeroPfn && !this.pageShared(pfn);
+        const exclusiveAnon = pfn !== this.zeroPfn && pfn !== this.hugeZeroPfn && !this.anon.isShared(pfn);
         if ((prot & PROT_WRITE) === 0) f &= ~_PAGE_RW;
         else if (exclusiveAnon) f |= _PAGE_RW; // can_change_pte_writable: PageAnonExclusive
         f = (prot & PROT_EXEC) !== 0 ? f & ~_PAGE_NX : f | _PAGE_NX;
@@ -1220,7 +1133,7 @@ export class AddressSpace {
     const pt = this.pageTable;
     for (let k = 0; k < this.scratchVpn.length; k++) {
       const pfn = this.scratchPfn[k]!;
-      if (pfn === this.zeroPfn || pfn === this.hugeZeroPfn || this.pageShared(pfn)) continue;
+      if (pfn === this.zeroPfn || pfn === this.hugeZeroPfn || this.anon.isShared(pfn)) continue;
       const f = this.scratchFlags[k]!;
       if ((f & (_PAGE_DIRTY | _PAGE_ACCESSED)) !== 0) pt.setEntry(this.scratchVpn[k]!, this.scratchLevel[k]! as Level, pfn, f & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
     }

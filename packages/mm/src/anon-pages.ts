@@ -1,10 +1,13 @@
-import type { MmId, Pfn } from '@kmodel/core';
+import type { Charger, MmId, PageAllocator, Pfn } from '@kmodel/core';
+
+const PMD_PAGES = 512;
 
 /**
  * Anonymous pages that more than one mapping refers to: what fork creates and COW undoes
- * (the folio refcount / mapcount and PageAnonExclusive, reduced to what the numbers need).
- * Address spaces of one fork family share one instance; an unshared 4 KiB page has no
- * entry at all, so the common path costs a failed lookup in an empty map.
+ * (the folio refcount / mapcount and PageAnonExclusive, reduced to what the numbers need),
+ * and the release of a page when its last mapping goes. Address spaces of one fork family
+ * share one instance (and one allocator and charger); an unshared 4 KiB page has no entry
+ * at all, so the common path costs a failed lookup in an empty map.
  *
  * @internal
  */
@@ -20,4 +23,65 @@ export class AnonPages {
   readonly owner = new Map<Pfn, MmId>();
   /** Source of anon_vma identities. */
   nextAnonVma = 1;
+
+  constructor(
+    private readonly allocator: PageAllocator,
+    private readonly charger: Charger,
+  ) {}
+
+  /** Another mapping refers to this page (fork), so a write must copy it. */
+  isShared(pfn: Pfn): boolean {
+    if (this.thp.size > 0) {
+      const m = this.thp.get(pfn - (pfn % PMD_PAGES));
+      if (m !== undefined) return m > PMD_PAGES;
+    }
+    return this.shared.size > 0 && this.shared.has(pfn);
+  }
+
+  /** One PTE mapping of an anonymous page goes away (from `mm`): drop a share, a THP unit, or free the page. */
+  putPage(mm: MmId, pfn: Pfn): void {
+    if (this.thp.size > 0) {
+      const head = pfn - (pfn % PMD_PAGES);
+      const m = this.thp.get(head);
+      if (m !== undefined) {
+        if (m === 1) {
+          this.thp.delete(head);
+          this.free(mm, head, 9);
+        } else this.thp.set(head, m - 1);
+        return;
+      }
+    }
+    if (this.shared.size > 0) {
+      const c = this.shared.get(pfn);
+      if (c !== undefined) {
+        if (c === 2) this.shared.delete(pfn);
+        else this.shared.set(pfn, c - 1);
+        return;
+      }
+    }
+    this.free(mm, pfn, 0);
+  }
+
+  /** A PMD mapping of the THP at `head` goes away. */
+  putThpPmd(mm: MmId, head: Pfn): void {
+    const m = (this.thp.get(head) ?? PMD_PAGES) - PMD_PAGES;
+    if (m <= 0) {
+      this.thp.delete(head);
+      this.free(mm, head, 9);
+    } else this.thp.set(head, m);
+  }
+
+  /** Frees a page or folio and uncharges whoever was charged for it (mem_cgroup_uncharge). */
+  private free(mm: MmId, pfn: Pfn, order: number): void {
+    let owner = mm;
+    if (this.owner.size > 0) {
+      const o = this.owner.get(pfn);
+      if (o !== undefined) {
+        owner = o;
+        this.owner.delete(pfn);
+      }
+    }
+    this.charger.uncharge(owner, 'anon', 4096 << order);
+    this.allocator.freePages(pfn, order);
+  }
 }
