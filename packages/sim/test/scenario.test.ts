@@ -23,7 +23,8 @@ describe('scenario schema', () => {
     const s = parseScenario(MINIMAL);
     expect(s.seed).toBe(1);
     expect(s.machine).toEqual({ ram: 24 * 2 ** 30, cpus: 2, paging_levels: 4, profile: 'linux-6.18', costs: {}, cgroup_version: 2 });
-    expect(s.policies).toEqual(['none']);
+    expect(s.policies).toEqual(['kernel']);
+    expect(s.policy_params).toEqual({});
     expect(s.sample_interval).toBe(1_000_000);
     expect(s.length).toBeUndefined();
     expect(s.processes).toEqual([{ name: 'p', cgroup: '/', count: 1 }]);

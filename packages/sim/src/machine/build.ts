@@ -19,7 +19,8 @@ import { DirectMap, ramRangesExcluding } from '@kmodel/directmap';
 import { runUnmappedWorkload, type DirectMapStrategy } from '@kmodel/mermap';
 import { MemcgTree, type MemcgEvent } from '@kmodel/memcg';
 import { AddressSpace, type KernelProfile, type MmHooks } from '@kmodel/mm';
-import { createPageTable } from '@kmodel/pgtable';
+import { createPageTable, TlbSystem, X86PageTable } from '@kmodel/pgtable';
+import { createPolicy, POLICY_NAMES } from '@kmodel/reclaim';
 import { PteRef } from '@kmodel/pte-ref';
 import type { SimEvent } from '../report/types.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -33,8 +34,6 @@ export const MachineErrorCode = {
   Boot: 'E_MACHINE_BOOT',
   /** A process names a cgroup that does not exist. */
   NoCgroup: 'E_NO_CGROUP',
-  /** A policy name that no package provides. */
-  UnknownPolicy: 'E_UNKNOWN_POLICY',
 } as const;
 
 /**
@@ -68,6 +67,10 @@ export interface PolicyContext {
   /** Live address spaces by id. */
   readonly mms: ReadonlyMap<MmId, AddressSpace>;
   readonly memcg: MemcgTree | null;
+  /** TLB shootdowns (the machine's TLB model). */
+  readonly tlb: TlbFlusher | null;
+  /** PFN of the shared zero page. */
+  readonly zeroPfn: number;
 }
 
 /** Builds the binding of a named policy for one machine. */
@@ -88,6 +91,8 @@ export interface MachineParts {
   readonly charger?: Charger;
   /** Policies by name, added to (and overriding) the stock ones. */
   readonly policies?: Readonly<Record<string, PolicyFactory>>;
+  /** Parameters of stock policies by policy spec (`{ 'zero-scan': { ratio: 1 } }`), passed to `@kmodel/reclaim`'s createPolicy. */
+  readonly policyParams?: Readonly<Record<string, Record<string, unknown>>>;
 }
 
 /** The machine section of a scenario plus what a run adds. */
@@ -104,9 +109,10 @@ export interface MachineConfig {
   readonly policy: string;
 }
 
-/** The stock policies the machine knows without `@kmodel/reclaim`. */
+/** The policies the machine itself provides (the reclaim policies come from `@kmodel/reclaim`). */
 const BUILTIN_POLICIES: Record<string, PolicyFactory> = {
-  none: () => ({ name: 'none' }),
+  // The kernel profile of the machine alone (linux-6.18: PT_RECLAIM at MADV_DONTNEED; linux-6.13: nothing).
+  kernel: () => ({ name: 'kernel' }),
   // The three ways of keeping guest memory out of the direct map, compared as a run's variable.
   'direct-map': () => ({ name: 'direct-map', directMapStrategy: 'direct-map' }),
   'per-page': () => ({ name: 'per-page', directMapStrategy: 'per-page' }),
@@ -135,7 +141,10 @@ export class StockMachine implements Machine {
   private readonly charger: Charger | undefined;
   private readonly pageTables: PageTableFactory;
   private readonly tlb: TlbFlusher | undefined;
+  /** The stock per-CPU TLB model, when no TLB was given. */
+  readonly tlbSystem: TlbSystem | null;
   private readonly config: MachineConfig;
+  private nextCpu = 0;
   private readonly procs: MmProcess[] = [];
   private readonly byId = new Map<MmId, MmProcess>();
   private readonly mms = new Map<MmId, AddressSpace>();
@@ -152,7 +161,8 @@ export class StockMachine implements Machine {
     this.rng = new Rng(config.seed);
     this.allocator = parts.allocator ?? new BuddyAllocator({ memory: config.ram, nrCpus: config.cpus });
     this.pageTables = parts.pageTables ?? createPageTable;
-    this.tlb = parts.tlb;
+    this.tlbSystem = parts.tlb ? null : new TlbSystem({ cpus: config.cpus });
+    this.tlb = parts.tlb ?? this.tlbSystem ?? undefined;
     // The shared zero page and the huge zero page (mm/huge_memory.c get_huge_zero_page), allocated at boot.
     const zero = this.allocator.allocPages(GFP_KERNEL, 0);
     const hugeZero = this.allocator.allocPages(GFP_KERNEL, 9);
@@ -169,9 +179,8 @@ export class StockMachine implements Machine {
       for (const cg of config.cgroups) this.memcg.create(cg.path, { limits: cg.limits });
       this.charger = this.memcg;
     }
-    const factory = parts.policies?.[config.policy] ?? BUILTIN_POLICIES[config.policy] ?? POLICY_FACTORIES[config.policy];
-    if (!factory) fail(MachineErrorCode.UnknownPolicy, `unknown policy ${show(config.policy)}; expected one of ${policyNames(parts).join(', ')}`, { value: config.policy });
-    this.policy = factory({ clock: this.clock, rng: this.rng, pteRef: this.pteRef, mms: this.mms, memcg: this.memcg });
+    const factory = parts.policies?.[config.policy] ?? BUILTIN_POLICIES[config.policy] ?? reclaimPolicy(config.policy, parts.policyParams?.[config.policy]);
+    this.policy = factory({ clock: this.clock, rng: this.rng, pteRef: this.pteRef, mms: this.mms, memcg: this.memcg, tlb: this.tlb ?? null, zeroPfn: zero });
     if (this.memcg && this.policy.reclaimer) this.memcg.setReclaimer(this.policy.reclaimer);
   }
 
@@ -219,6 +228,21 @@ export class StockMachine implements Machine {
 
   tick(): void {
     this.policy.tick?.();
+  }
+
+  /**
+   * `process` runs its next operation: the next CPU in turn switches to its address space
+   * (switch_mm with the PCID kept), so the TLB model knows which CPUs may cache it and which
+   * flushes need IPIs. Only with the stock TLB model and page tables.
+   */
+  schedule(process: SimProcess): void {
+    const tlb = this.tlbSystem;
+    const pt = process.pageTable;
+    if (!tlb || !(pt instanceof X86PageTable) || !process.alive) return;
+    const cpu = this.nextCpu;
+    this.nextCpu = (cpu + 1) % this.config.cpus;
+    tlb.currentCpu = cpu;
+    if (tlb.loadedTable(cpu) !== pt) tlb.switchMm(cpu, pt, ((process.mm - 1) % 4095) + 1, true);
   }
 
   /**
@@ -326,6 +350,7 @@ export class StockMachine implements Machine {
       'memory.events.oom_kill': this.memcg ? this.memcg.events.filter((e) => e.type === 'oom_kill').length : 0,
     };
     if (this.allocator instanceof BuddyAllocator) Object.assign(machine, this.allocator.counters());
+    if (this.tlbSystem) for (const [k, v] of Object.entries(this.tlbSystem.counters.snapshot())) machine[k] = (machine[k] ?? 0) + v;
     const cgroups: Record<string, Record<string, number>> = {};
     if (this.memcg) {
       for (const [path, snap] of Object.entries(this.memcg.snapshot())) {
@@ -338,12 +363,19 @@ export class StockMachine implements Machine {
   }
 }
 
-/** Stock policy factories from `@kmodel/reclaim`, by name. */
-const POLICY_FACTORIES: Record<string, PolicyFactory> = {};
+/**
+ * A stock policy (or a `+` combination such as `mainline+reclaim-path`) of `@kmodel/reclaim`:
+ * its driver gets the machine's clock, address spaces, pte_ref counters, cgroups and TLB.
+ * Throws E_UNKNOWN_POLICY (from `@kmodel/reclaim`) for a name it does not know.
+ */
+function reclaimPolicy(spec: string, params: Record<string, unknown> = {}): PolicyFactory {
+  const make = createPolicy(spec, params);
+  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn });
+}
 
-/** Names of every policy a machine with these parts can run. */
+/** Names of every policy a machine with these parts can run (stock reclaim policies combine with `+`). */
 export function policyNames(parts: MachineParts = {}): string[] {
-  return [...new Set([...Object.keys(BUILTIN_POLICIES), ...Object.keys(POLICY_FACTORIES), ...Object.keys(parts.policies ?? {})])];
+  return [...new Set([...Object.keys(BUILTIN_POLICIES), ...POLICY_NAMES, ...Object.keys(parts.policies ?? {})])];
 }
 
 /** Machine config of a scenario under one policy. */
@@ -385,6 +417,6 @@ function cgroupsInOrder(list: { path: string; limits: Record<string, number | bo
 }
 
 /** Builds the stock machine for a scenario under `policy`, with the user's `parts` in place of stock layers. */
-export function buildScenarioMachine(scenario: Scenario, policy: string, parts?: MachineParts): StockMachine {
-  return new StockMachine(scenarioMachineConfig(scenario, policy), parts);
+export function buildScenarioMachine(scenario: Scenario, policy: string, parts: MachineParts = {}): StockMachine {
+  return new StockMachine(scenarioMachineConfig(scenario, policy), { ...parts, policyParams: { ...scenario.policy_params, ...parts.policyParams } });
 }

@@ -53,6 +53,8 @@ export interface Machine {
   spawn(name: string, cgroup?: string): SimProcess;
   /** Runs kernel work on behalf of `process` (memory outside the direct map). */
   kernelWork(op: UnmappedGuestOp, process: SimProcess): void;
+  /** `process` is about to run an operation (CPU scheduling for the TLB model). */
+  schedule(process: SimProcess): void;
   /** Runs periodic work (reclaim policies' tick hooks). */
   tick(): void;
   /** Every metric now. */

@@ -63,11 +63,12 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
       cgroupVersion: v1 ? 1 : 2,
       cgroups: limited ? [{ path: REPLAY_CGROUP, limits: v1 ? { 'memory.limit_in_bytes': options.cgroupV1Limit! } : { 'memory.max': options.memoryMax! } }] : [],
       seed: 1,
-      policy: 'none',
+      policy: 'kernel',
     },
     options.parts,
   );
   const proc = machine.spawn('trace', limited ? REPLAY_CGROUP : '/');
+  machine.schedule(proc);
   const records: ReplayRecord[] = [];
   let last = '';
   for (const op of traceWorkload(trace).ops) {

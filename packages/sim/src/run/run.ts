@@ -133,6 +133,7 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
         live--;
         continue;
       }
+      machine.schedule(c.process);
       if (r.value.op === 'unmapped-guest') machine.kernelWork(r.value, c.process);
       else c.process.apply(r.value);
       done++;

@@ -207,8 +207,13 @@ export const scenarioSchema = z
     cgroups: z.array(cgroup).default([]),
     processes: z.array(process).min(1),
     workloads: z.array(workload).min(1),
-    /** Reclaim policies to run the workload under (names of @kmodel/reclaim's stock policies). */
-    policies: z.array(z.string().min(1)).min(1).default(['none']),
+    /**
+     * Policies to run the workload under: `kernel` (the machine's kernel profile alone), the
+     * stock reclaim policies of @kmodel/reclaim (combined with "+"), or the direct-map strategies.
+     */
+    policies: z.array(z.string().min(1)).min(1).default(['kernel']),
+    /** Parameters of stock reclaim policies, by policy spec: `{ zero-scan: { ratio: 1 } }`. */
+    policy_params: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Stop after this much simulated time (the workloads' end otherwise). */
     length: duration.optional(),
     /** Simulated time between samples of the series. */

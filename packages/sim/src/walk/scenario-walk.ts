@@ -21,7 +21,7 @@ export interface WalkScenarioOptions {
 export function walkScenario(address: bigint, scenario: Scenario | undefined, options: WalkScenarioOptions = {}): WalkResult {
   checkUserAddress(address, scenario?.machine.paging_levels ?? 4);
   if (scenario === undefined) {
-    const machine = new StockMachine({ ram: 4 * GiB, cpus: 1, levels: 4, profile: 'linux-6.18', costs: {}, cgroupVersion: 2, cgroups: [], seed: 1, policy: 'none' }, options.parts);
+    const machine = new StockMachine({ ram: 4 * GiB, cpus: 1, levels: 4, profile: 'linux-6.18', costs: {}, cgroupVersion: 2, cgroups: [], seed: 1, policy: 'kernel' }, options.parts);
     const p = machine.spawn('walk');
     const base = address - (address % BigInt(PMD_SIZE));
     p.apply({ op: 'mmap', region: 'walk', addr: base, size: PMD_SIZE, align: 4096, prot: 'rw', thp: 'never' });
