@@ -1066,7 +1066,7 @@ export class AddressSpace {
     const vl = this.vmaList;
     if (vl.indexAfter(vpn) >= vl.length) fail(E.Unmapped, `madvise: no mapping at or above vpn ${show(vpn)}`, { vpn, errno: 'ENOMEM' });
     const write = adv === 'hugepage' || adv === 'nohugepage';
-    const lockStart = this.mmapLock.enter(write);
+    const lockStart = this.mmapLock.enter(write, adv === 'dontneed' || adv === 'free');
     let hole = false;
     let freedTables = 0;
     this.zapAnon = 0;

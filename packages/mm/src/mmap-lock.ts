@@ -55,9 +55,13 @@ export class MmapLock {
     else if (!this.perVmaLock) this.readAcquisitions++;
   }
 
-  /** The owning thread takes the lock for a syscall (`write`: mmap, munmap, mprotect). Returns the start time. */
-  enter(write: boolean): number {
-    if (this.busyUntil > this.clock.now) this.waitBehindWriter();
+  /**
+   * The owning thread takes the lock for a syscall (`write`: mmap, munmap, mprotect). With
+   * `vmaLock` (MADV_DONTNEED / MADV_FREE under per-VMA locks, v6.17+) a read waits only for
+   * a writer that locked the VMAs. Returns the start time.
+   */
+  enter(write: boolean, vmaLock = false): number {
+    if (this.busyUntil > this.clock.now && (write || !vmaLock || !this.perVmaLock || this.busyVmas)) this.waitBehindWriter();
     if (write) {
       this.writeAcquisitions++;
       this.clock.charge('mmap_lock_write');
