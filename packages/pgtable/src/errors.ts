@@ -27,6 +27,8 @@ export const PgtableErrorCode = {
   BadRange: 'E_BAD_RANGE',
   /** The table allocator could not provide the top-level table. */
   NoMemory: 'E_NOMEM',
+  /** A paging mode field out of range (MAXPHYADDR outside 36..52, PKRU not a 32-bit value). */
+  BadMode: 'E_BAD_MODE',
   /** A TLB / CPU parameter out of range (CPU number, PCID, capacity, INVPCID type). */
   BadTlbParam: 'E_BAD_TLB_PARAM',
 } as const;

@@ -73,6 +73,15 @@ export const DEFAULT_PAGING_MODE: Readonly<PagingMode> = Object.freeze({
   maxPhysAddr: 52,
 });
 
+/** Throws `E_BAD_MODE` unless `mode` holds a MAXPHYADDR in 36..52 and a 32-bit PKRU. Returns `mode`. */
+export function checkPagingMode(mode: Readonly<PagingMode>): Readonly<PagingMode> {
+  const m = mode.maxPhysAddr;
+  if (!(Number.isInteger(m) && m >= 36 && m <= 52)) fail(E.BadMode, `maxPhysAddr ${show(m)} out of range, expected an integer in 36..52`, { value: m });
+  const k = mode.pkru;
+  if (!(Number.isInteger(k) && k >= 0 && k <= 0xffffffff)) fail(E.BadMode, `pkru ${show(k)} is not a 32-bit value`, { value: k });
+  return mode;
+}
+
 /** The outcome of one walk. {@link hardwareWalk} reuses one instance. */
 export class WalkResult {
   /** True when the access is allowed; false for a page fault. */
@@ -248,6 +257,7 @@ export function translate(pt: X86PageTable, addr: bigint, access: number, mode: 
   const userEnd = BigInt(pt.userEnd) << 12n;
   if (!(addr < userEnd || addr >= (1n << 64n) - userEnd))
     fail(E.NonCanonical, `address ${show(addr)} is not canonical with ${pt.levels}-level paging (bits 63..${pt.vaBits - 1} must be equal)`, { value: `0x${addr.toString(16)}` });
+  checkPagingMode(mode);
   const r = hardwareWalk(pt, vpn, access, mode, new WalkResult());
   return {
     ok: r.ok,

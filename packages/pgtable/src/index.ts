@@ -53,6 +53,7 @@ export {
   RIGHT_U,
   RIGHT_W,
   WalkResult,
+  checkPagingMode,
   hardwareWalk,
   translate,
 } from './hw-walk.js';

@@ -18,6 +18,7 @@ import {
   RIGHT_U,
   RIGHT_W,
   WalkResult,
+  checkPagingMode,
   hardwareWalk,
 } from './hw-walk.js';
 import type { PagingMode } from './hw-walk.js';
@@ -75,6 +76,7 @@ export class TlbSystem implements TlbFlusher {
   readonly counters = new Counters(TLB_METRICS);
   /** The CPU that issues flushes (local; the others get IPIs). */
   currentCpu = 0;
+  /** Control registers for the walks (validated when set through {@link setMode}). */
   mode: Readonly<PagingMode>;
   readonly flushCeiling: number;
   shadowCheck: boolean;
@@ -103,7 +105,7 @@ export class TlbSystem implements TlbFlusher {
     if (!(Number.isInteger(ceiling) && ceiling >= 0)) fail(E.BadTlbParam, `flush ceiling ${show(ceiling)} must be a non-negative integer`, { value: ceiling });
     this.cpus = Array.from({ length: n }, () => new Tlb(options.config ?? DEFAULT_TLB_CONFIG, options.pcide ?? true));
     this.loaded = new Array<X86PageTable | null>(n).fill(null);
-    this.mode = options.mode ?? DEFAULT_PAGING_MODE;
+    this.mode = checkPagingMode(options.mode ?? DEFAULT_PAGING_MODE);
     this.flushCeiling = ceiling;
     this.shadowCheck = options.shadowCheck ?? false;
     this.sHits = this.counters.slot('tlb.hits');
@@ -135,6 +137,11 @@ export class TlbSystem implements TlbFlusher {
     if (n > 0 || !noFlush) this.counters.add(this.sFull);
     this.loaded[cpu] = pt;
     this.tableOfPcid.set(tlb.pcid, pt);
+  }
+
+  /** Changes the control registers the walks use (e.g. PKRU on a context switch). Throws `E_BAD_MODE`. */
+  setMode(mode: Readonly<PagingMode>): void {
+    this.mode = checkPagingMode(mode);
   }
 
   /** Page table CPU `cpu` has loaded, or null. */

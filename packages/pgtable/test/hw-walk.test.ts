@@ -187,6 +187,11 @@ describe('access rights and the page-fault error code (SDM §4.6, §4.7)', () =>
     expect(err).toBeInstanceOf(KmodelError);
     expect(pt.entryLo(vpn, 1) & ENTRY_A).toBe(0);
   });
+  it('a bad paging mode is E_BAD_MODE', () => {
+    const { pt, addr } = setup(URW);
+    expect(codeOf(() => translate(pt, addr, ACCESS_USER, { ...mode, maxPhysAddr: 30 }))).toBe('E_BAD_MODE');
+    expect(codeOf(() => translate(pt, addr, ACCESS_USER, { ...mode, pkru: -1 }))).toBe('E_BAD_MODE');
+  });
   it('global and PAT bits do not change rights', () => {
     const { pt, addr } = setup(URW | _PAGE_GLOBAL | _PAGE_PSE);
     expect(translate(pt, addr, ACCESS_USER | ACCESS_WRITE).ok).toBe(true);
