@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER } from '@kmodel/core';
 import type { Level, TableId } from '@kmodel/core';
-import { createPageTable } from '@kmodel/pgtable';
+import { ACCESS_USER, createPageTable, translate } from '@kmodel/pgtable';
 import { CountingTables, RecordingObserver } from './helpers.js';
 
 const RW = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
@@ -89,6 +89,14 @@ describe('page table against a reference map', () => {
           // entries agree with the reference
           for (const [v, pfn] of small) expect(pt.entryPfn(v, 1)).toBe(pfn);
           for (const [v, pfn] of huge) expect(pt.entryPfn(v + 7, 2)).toBe(pfn);
+          // the hardware walk agrees with the reference: every mapped page translates, a few others fault
+          const addr = (v: number) => BigInt(v) << 12n;
+          for (const [v, pfn] of small) expect(translate(pt, addr(v) + 5n, ACCESS_USER).physAddr).toBe((BigInt(pfn) << 12n) + 5n);
+          for (const [v, pfn] of huge) expect(translate(pt, addr(v + 7), ACCESS_USER).physAddr).toBe(BigInt(pfn + 7) << 12n);
+          for (const v of [1, 513, kernelStart + 2]) {
+            if (small.has(v) || huge.has(v - (v % 512))) continue;
+            expect(translate(pt, addr(v), ACCESS_USER)).toMatchObject({ ok: false, physAddr: null });
+          }
           const seen = new Map<number, number>();
           const counted = [0, 0, 0, 0, 0, 0];
           const visit = { leaf: (v: number, l: Level, pfn: number) => void seen.set(l === 1 ? v : -v - 1, pfn), table: (_t: TableId, l: Level) => void counted[l]++ };
