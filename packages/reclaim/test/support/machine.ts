@@ -33,6 +33,16 @@ export interface TestMachineOptions {
   memoryMax?: number;
   /** RAM in bytes (default 1 GiB). */
   ram?: number;
+  /** Cost overrides (ns) for the simulated clock. */
+  costs?: Record<string, number>;
+}
+
+/** Options of {@link TestMachine.spawn}. */
+export interface SpawnOptions {
+  /** cgroup path (created on first use, without limits); default `/test`. */
+  cgroup?: string;
+  /** Faults take per-VMA locks (default true, as in 6.18). */
+  perVmaLock?: boolean;
 }
 
 /**
@@ -41,7 +51,7 @@ export interface TestMachineOptions {
  * charge knows the faulting task.
  */
 export class TestMachine {
-  readonly clock = new SimClock(costModel());
+  readonly clock: SimClock;
   readonly allocator: BuddyAllocator;
   readonly zeroPfn: number;
   readonly hugeZeroPfn: number;
@@ -54,6 +64,7 @@ export class TestMachine {
   private nextId = 1;
 
   constructor(options: TestMachineOptions) {
+    this.clock = new SimClock(costModel(options.costs ?? {}));
     this.allocator = new BuddyAllocator({ memory: options.ram ?? 1 << 30, nrCpus: 1 });
     this.zeroPfn = this.allocator.allocPages(GFP_KERNEL, 0)!;
     this.hugeZeroPfn = this.allocator.allocPages(GFP_KERNEL, 9)!;
@@ -73,9 +84,11 @@ export class TestMachine {
     this.memcg.setReclaimer(this.driver.reclaimer);
   }
 
-  spawn(name = `p${this.nextId}`): AddressSpace {
+  spawn(name = `p${this.nextId}`, options: SpawnOptions = {}): AddressSpace {
     const id = this.nextId++;
-    this.memcg.attach(id, '/test');
+    const cgroup = options.cgroup ?? '/test';
+    if (!this.memcg.has(cgroup)) this.memcg.create(cgroup);
+    this.memcg.attach(id, cgroup);
     const mm = new AddressSpace({
       id,
       name,
@@ -89,6 +102,7 @@ export class TestMachine {
       charger: this.charger,
       tlb: this.tlb,
       hooks: this.driver.hooks,
+      perVmaLock: options.perVmaLock ?? true,
     });
     this.mms.set(id, mm);
     this.driver.attach(mm);
@@ -126,3 +140,14 @@ export class TestMachine {
 export const TABLE_SPAN = 512;
 /** 1 MiB in pages. */
 export const MIB_PAGES = 256;
+
+/** Every present 4 KiB translation of `mm`: vpn to pfn. */
+export function translations(mm: AddressSpace): Map<number, number> {
+  const out = new Map<number, number>();
+  mm.pageTable.walk(0, mm.taskSize, {
+    leaf: (vpn, level, pfn) => {
+      if (level === 1) out.set(vpn, pfn);
+    },
+  });
+  return out;
+}
