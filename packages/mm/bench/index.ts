@@ -104,6 +104,7 @@ console.log(`allocator: ${ALLOCATOR}`);
   );
   const d = time(() => mm.madvise(A, pages, 'dontneed'));
   console.log(`2 TiB DONTNEED: ${s.nr_ptes - mm.status().nr_ptes} tables freed in ${(d / 1e6).toFixed(0)} ms`);
+  mm.exit();
 }
 
 const newMm = machine(16 * GiB);

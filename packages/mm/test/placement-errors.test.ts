@@ -51,6 +51,16 @@ describe('mmap placement (arch_get_unmapped_area_topdown, thp_get_unmapped_area)
     expect(mm.mapCount).toBe(2);
   });
 
+  it('5-level paging: a P4D table is charged but not counted in pgtables_bytes (no mm_inc_nr_p4ds)', () => {
+    const m = machine();
+    const mm = m.mm({ levels: 5 });
+    const charged0 = m.charger.bytes.pagetables!;
+    mm.mmap({ addr: 2 ** 40, pages: 1, fixedNoreplace: true });
+    mm.fault(2 ** 40, false);
+    expect(kb(mm)).toEqual([12, 0]);
+    expect(m.charger.bytes.pagetables! - charged0).toBe(4 * 4096);
+  });
+
   it('5-level paging places above 47 bits only with a high hint', () => {
     const mm = machine().mm({ levels: 5 });
     expect(mm.mmap({ pages: 1 })).toBe(0x7ffff7ffe);
