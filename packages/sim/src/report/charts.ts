@@ -23,7 +23,28 @@ function column(series: Record<string, number[]>, name: string, n: number): numb
   return series[name] ?? new Array<number>(n).fill(0);
 }
 
-function lineSpec(policies: string[], title: string, rows: Row[], y: string, yTitle: string, dash?: string): TopLevelSpec {
+/** One small chart per level (PTE, PMD, PUD), each with its own y scale, one colour per policy. */
+function levelSpec(policies: string[], rows: Row[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Page-table memory per level (MiB)',
+    data: { values: rows },
+    facet: { row: { field: 'level', type: 'nominal', title: null, sort: LEVELS.map(([l]) => l) } },
+    spec: {
+      width: WIDTH,
+      height: 110,
+      mark: { type: 'line', interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'time_ms', type: 'quantitative', title: 'simulated time (ms)' },
+        y: { field: 'MiB', type: 'quantitative', title: 'MiB' },
+        color: { field: 'policy', type: 'nominal', title: 'policy', scale: { domain: policies } },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+function lineSpec(policies: string[], title: string, rows: Row[], y: string, yTitle: string): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -35,7 +56,6 @@ function lineSpec(policies: string[], title: string, rows: Row[], y: string, yTi
       x: { field: 'time_ms', type: 'quantitative', title: 'simulated time (ms)' },
       y: { field: y, type: 'quantitative', title: yTitle },
       color: { field: 'policy', type: 'nominal', title: 'policy', scale: { domain: policies } },
-      ...(dash ? { strokeDash: { field: dash, type: 'nominal', title: 'level' } } : {}),
     },
   };
 }
@@ -69,7 +89,7 @@ export function reportCharts(report: Report): ChartSpec[] {
     oomRows.push({ policy: run.policy, kills });
   }
   return [
-    { id: 'pagetables', title: 'Page-table bytes per level', spec: lineSpec(policies, 'Page-table memory per level (MiB)', levelRows, 'MiB', 'MiB', 'level') },
+    { id: 'pagetables', title: 'Page-table bytes per level', spec: levelSpec(policies, levelRows) },
     { id: 'rss', title: 'Resident memory', spec: lineSpec(policies, 'VmRSS, all processes (MiB)', rssRows, 'MiB', 'MiB') },
     { id: 'reclaimed', title: 'Page-table bytes reclaimed', spec: lineSpec(policies, 'pt_reclaim.bytes_freed (MiB)', reclaimRows, 'MiB', 'MiB') },
     {
