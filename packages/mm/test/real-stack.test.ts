@@ -4,7 +4,8 @@ import { BuddyAllocator } from '@kmodel/buddy';
 import { createPageTable } from '@kmodel/pgtable';
 import { PteRef } from '@kmodel/pte-ref';
 import { AddressSpace } from '@kmodel/mm';
-import type { Level } from '@kmodel/core';
+import type { Level, OomHost, ReclaimMm } from '@kmodel/core';
+import { MmRegistry } from '@kmodel/mm';
 import { A, GiB, MiB, RecordingTlb, kb, machine } from './helpers/machine.js';
 
 /** The stock stack: buddy pages, x86 page tables, pte_ref accounting. */
@@ -114,6 +115,20 @@ describe('on the stock buddy allocator and pte_ref', () => {
     const t2 = clock.now;
     mm.madvise(A, 2 * MiB, 'dontneed');
     expect(clock.now - t2).toBe(20 + 650 + 512 * 10); // read lock, one table freed, 512 zero entries
+  });
+
+  it('AddressSpace is a ReclaimMm and MmRegistry an OomHost', () => {
+    const { mm } = stock();
+    const asReclaim: ReclaimMm = mm;
+    const reg = new MmRegistry();
+    const host: OomHost = reg;
+    reg.add(mm);
+    mm.mmap({ addr: A, pages: 2 * MiB, fixedNoreplace: true });
+    mm.touch(A, 4, 1, true);
+    expect(host.oomStats(1)).toEqual({ rssPages: 4, pgtablesBytes: 12288, swapents: 0, oomScoreAdj: 0 });
+    host.oomKill(1);
+    expect(asReclaim.exited).toBe(true);
+    expect(host.oomStats(1)).toBeNull();
   });
 
   it('statusText has the kernel format', () => {
