@@ -193,6 +193,8 @@ export class BuddyAllocator implements PageAllocator {
   private readonly pbZone: Uint8Array;
   private readonly pbMovable: Uint16Array;
   private readonly pbUnmovable: Uint16Array;
+  /** The freetype an isolated pageblock returns to (the kernel keeps it beside PB_migrate_isolate). */
+  private readonly pbSavedFt: Uint8Array;
   // lists: buddy lists [0, nBuddyLists), then pcp lists
   private readonly head: Int32Array;
   private readonly tail: Int32Array;
@@ -283,6 +285,7 @@ export class BuddyAllocator implements PageAllocator {
     this.pbZone = new Uint8Array(nPb).fill(255);
     this.pbMovable = new Uint16Array(nPb);
     this.pbUnmovable = new Uint16Array(nPb);
+    this.pbSavedFt = new Uint8Array(nPb);
     const nLists = NR_ZONES * NR_FT * NR_ORD + NR_ZONES * nrCpus * NR_PCP_LISTS;
     this.head = new Int32Array(nLists).fill(-1);
     this.tail = new Int32Array(nLists).fill(-1);
@@ -489,7 +492,10 @@ export class BuddyAllocator implements PageAllocator {
   /** Whether the pageblock holding `pfn` is unmapped from the direct map (its FREETYPE_UNMAPPED bit). */
   isPageblockUnmapped(pfn: Pfn): boolean {
     this.checkPfn(pfn);
-    return this.pbFt[pfn >>> PB_SHIFT] === FT_UU;
+    const pb = pfn >>> PB_SHIFT;
+    const ft = this.pbFt[pb]!;
+    // An isolated pageblock keeps its direct-map state (the FREETYPE_UNMAPPED bit it returns to).
+    return ft === FT_UU || (ft === MIGRATE_ISOLATE && this.pbSavedFt[pb] === FT_UU);
   }
 
   /** The free-list index (freetype_idx) of the pageblock holding `pfn`. */
@@ -644,6 +650,72 @@ export class BuddyAllocator implements PageAllocator {
   /** extfrag_index for every order of a zone (the `extfrag_index` metric), in thousandths. */
   extfragIndex(zone: ZoneType): number[] {
     return Array.from({ length: NR_ORD }, (_, o) => this.fragmentationIndex(zone, o));
+  }
+
+  /**
+   * set_migratetype_isolate() for the pageblock holding `pfn` (the first step of memory
+   * offlining and alloc_contig_range()): drains the pcp lists, refuses (returns false) a
+   * pageblock that holds unmovable allocations, is HighAtomic, is already isolated or is not
+   * wholly inside its zone; otherwise splits a free 4 MiB block straddling it, moves its free
+   * pages to the Isolate lists and marks it MIGRATE_ISOLATE, so nothing is allocated from it and
+   * pages freed into it stay there.
+   */
+  isolatePageblock(pfn: Pfn): boolean {
+    this.checkPfn(pfn);
+    const pb = pfn >>> PB_SHIFT;
+    const start = pb * PB_PAGES;
+    const z = this.pbZone[pb]!;
+    const ft = this.pbFt[pb]!;
+    if (z === 255 || start < this.zoneStart[z]! || start + PB_PAGES > this.zoneEnd[z]!) return false;
+    if (ft === MIGRATE_ISOLATE || ft === MIGRATE_HIGHATOMIC || this.pbUnmovable[pb]! > 0) return false;
+    this.drainAllPages();
+    // split_large_buddy(): a free order-10 block covering this pageblock becomes two order-9 blocks.
+    const head10 = start & ~((1 << MAX_PAGE_ORDER) - 1);
+    if (this.state[head10] === (ST_FREE | MAX_PAGE_ORDER)) {
+      this.delFree(head10, z, ft, MAX_PAGE_ORDER);
+      this.addFree(head10, z, ft, PAGEBLOCK_ORDER, false);
+      this.addFree(head10 + PB_PAGES, z, ft, PAGEBLOCK_ORDER, false);
+    }
+    this.moveFreepagesBlock(start, z, ft, MIGRATE_ISOLATE);
+    this.pbSavedFt[pb] = ft;
+    this.setPageblockFt(pb, MIGRATE_ISOLATE);
+    return true;
+  }
+
+  /**
+   * unset_migratetype_isolate(): gives an isolated pageblock its freetype back and returns its
+   * free pages to the buddy lists, merging them with free buddies. E_NOT_ISOLATED if it was not
+   * isolated.
+   */
+  undoIsolatePageblock(pfn: Pfn): void {
+    this.checkPfn(pfn);
+    const pb = pfn >>> PB_SHIFT;
+    if (this.pbFt[pb] !== MIGRATE_ISOLATE) {
+      fail(BuddyErrorCode.NotIsolated, `the pageblock of pfn ${show(pfn)} is not isolated`, { pfn });
+    }
+    const start = pb * PB_PAGES;
+    const z = this.pbZone[pb]!;
+    // Two isolated neighbours may have merged into a free 4 MiB block: split it again.
+    const head10 = start & ~((1 << MAX_PAGE_ORDER) - 1);
+    if (this.state[head10] === (ST_FREE | MAX_PAGE_ORDER)) {
+      this.delFree(head10, z, MIGRATE_ISOLATE, MAX_PAGE_ORDER);
+      this.setPageblockFt(pb, this.pbSavedFt[pb]!);
+      this.addFree(head10, z, this.pbFt[head10 >>> PB_SHIFT]!, PAGEBLOCK_ORDER, false);
+      this.addFree(head10 + PB_PAGES, z, this.pbFt[(head10 >>> PB_SHIFT) + 1]!, PAGEBLOCK_ORDER, false);
+      return;
+    }
+    const free: number[] = [];
+    for (let p = start; p < start + PB_PAGES; ) {
+      const s = this.state[p]!;
+      const o = s & ST_ORDER;
+      if (s & ST_FREE) {
+        this.delFree(p, z, MIGRATE_ISOLATE, o);
+        free.push(p, o);
+      }
+      p += s & (ST_FREE | ST_ALLOC | ST_PCP) ? 1 << o : 1;
+    }
+    this.setPageblockFt(pb, this.pbSavedFt[pb]!);
+    for (let i = 0; i < free.length; i += 2) this.freeOneBlock(free[i]!, free[i + 1]!, z, false);
   }
 
   /** drain_all_pages(): returns every pcp page of every CPU to the buddy lists. */

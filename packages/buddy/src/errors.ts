@@ -19,6 +19,8 @@ export const BuddyErrorCode = {
   BadLayout: 'E_BAD_LAYOUT',
   /** A zone index outside 0..3, or a zone with no pages where one is required. */
   BadZone: 'E_BAD_ZONE',
+  /** undoIsolatePageblock() on a pageblock that is not isolated. */
+  NotIsolated: 'E_NOT_ISOLATED',
   /** A CPU number outside 0..nrCpus-1. */
   BadCpu: 'E_BAD_CPU',
   /** checkInvariants() found the allocator's state inconsistent (a model bug, never bad input). */

@@ -164,3 +164,84 @@ describe('offlining queries', () => {
     expect(() => b.hasUnmovablePages(10, 5)).toThrow(/E_BAD_PFN/);
   });
 });
+
+describe('pageblock isolation (MIGRATE_ISOLATE)', () => {
+  it('takes a movable pageblock out of use and gives it back merged', () => {
+    const b = new BuddyAllocator({ memory: 64 * MiB, pcp: true });
+    const dma32 = b.zoneInfo(ZONE_DMA32);
+    const pfn = dma32.startPfn;
+    const free0 = b.nrFreePages();
+    expect(b.isolatePageblock(pfn)).toBe(true);
+    expect(b.pageblockMigratetype(pfn)).toBe(5);
+    expect(b.nrFreeBlocks(ZONE_DMA32, 5, 9)).toBe(1);
+    // Its former order-10 buddy half stays allocatable as an order-9 block.
+    expect(b.nrFreeBlocks(ZONE_DMA32, 1, 9)).toBe(1);
+    expect(b.pagetypeinfo().split('\n')).toContain('Node 0, zone    DMA32            0           23            0            0            1 ');
+    expect(b.pageblockCounts(ZONE_DMA32)[5]).toBe(1);
+    expect(b.nrFreePages()).toBe(free0);
+    // Allocate everything else: nothing comes from the isolated block.
+    const got: number[] = [];
+    for (let p; (p = b.allocPages(GFP_HIGHUSER_MOVABLE, 0)) !== null; ) got.push(p);
+    expect(got.some((p) => p >= pfn && p < pfn + 512)).toBe(false);
+    expect(b.isolatePageblock(pfn)).toBe(false);
+    for (const p of got) b.freePages(p, 0);
+    b.undoIsolatePageblock(pfn);
+    b.drainAllPages();
+    expect(b.pageblockMigratetype(pfn)).toBe(1);
+    expect(b.nrFreeBlocks(ZONE_DMA32, 5, 9)).toBe(0);
+    expect(b.nrFreePages()).toBe(b.managedPages());
+    b.checkInvariants();
+  });
+
+  it('keeps pages freed into an isolated pageblock on the Isolate lists', () => {
+    const b = new BuddyAllocator({ memory: 64 * MiB, pcp: true });
+    const p = b.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    // Movable pages do not block isolation (they could be migrated away).
+    expect(b.isolatePageblock(p)).toBe(true);
+    const zone = b.zoneOf(p) as 0 | 1 | 2 | 3;
+    const isolatedFree = () => Array.from({ length: 11 }, (_, o) => b.nrFreeBlocks(zone, 5, o) << o).reduce((a, c) => a + c, 0);
+    expect(isolatedFree()).toBe(511);
+    const pcpBefore = b.pcpPages();
+    b.freePages(p, 0);
+    // Freed straight to the buddy (not the pcp list), onto the Isolate list of its pageblock.
+    expect(b.pcpPages()).toBe(pcpBefore);
+    expect(isolatedFree()).toBe(512);
+    expect(b.nrFreeBlocks(zone, 5, 9)).toBe(1);
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)).not.toBe(p);
+    b.undoIsolatePageblock(p);
+    b.checkInvariants();
+  });
+
+  it('splits a free 4 MiB block of two isolated pageblocks when one is given back', () => {
+    const b = new BuddyAllocator({ memory: 64 * MiB, pcp: false });
+    const p = b.allocPages(GFP_HIGHUSER_MOVABLE, 0)!;
+    const pfn = p & ~1023;
+    expect(b.isolatePageblock(pfn)).toBe(true);
+    expect(b.isolatePageblock(pfn + 512)).toBe(true);
+    // Freeing p merges the two isolated halves into one order-10 block on the Isolate list.
+    b.freePages(p, 0);
+    expect(b.nrFreeBlocks(ZONE_DMA32, 5, 10)).toBe(1);
+    b.checkInvariants();
+    b.undoIsolatePageblock(pfn + 512);
+    expect(b.nrFreeBlocks(ZONE_DMA32, 5, 9)).toBe(1);
+    expect(b.nrFreeBlocks(ZONE_DMA32, 1, 9)).toBe(1);
+    expect(b.pageblockMigratetype(pfn)).toBe(5);
+    expect(b.pageblockMigratetype(pfn + 512)).toBe(1);
+    b.checkInvariants();
+    b.undoIsolatePageblock(pfn);
+    // Back to twelve free 4 MiB Movable blocks in DMA32.
+    expect(b.nrFreeBlocks(ZONE_DMA32, 1, 10)).toBe(12);
+    b.checkInvariants();
+  });
+
+  it('refuses pageblocks with unmovable allocations, and undo of a block that is not isolated', () => {
+    const b = new BuddyAllocator({ memory: 64 * MiB, pcp: false });
+    const t = b.allocPages(GFP_PGTABLE_USER, 0)!;
+    expect(b.isolatePageblock(t)).toBe(false);
+    expect(b.pageblockMigratetype(t)).toBe(0);
+    expect(() => b.undoIsolatePageblock(t)).toThrow(/E_NOT_ISOLATED/);
+    // The DMA pageblock at PFN 0 starts before its zone: refused like prep_move_freepages_block.
+    expect(b.isolatePageblock(300)).toBe(false);
+    b.checkInvariants();
+  });
+});

@@ -39,13 +39,19 @@ class TrackingDirectMap implements DirectMapControl {
   }
 }
 
-type Op = { kind: 'alloc'; gfp: number; order: number } | { kind: 'free'; pick: number } | { kind: 'cpu'; cpu: number } | { kind: 'drain' };
+type Op =
+  | { kind: 'alloc'; gfp: number; order: number }
+  | { kind: 'free'; pick: number }
+  | { kind: 'cpu'; cpu: number }
+  | { kind: 'drain' }
+  | { kind: 'isolate'; pb: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('alloc' as const), gfp: fc.constantFrom(...GFPS), order: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 10 })) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cpu' as const), cpu: fc.integer({ min: 0, max: 1 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('isolate' as const), pb: fc.integer({ min: 0, max: 23 }) }) },
 );
 
 function run(ops: Op[], pcp: boolean): void {
@@ -73,11 +79,13 @@ function run(ops: Op[], pcp: boolean): void {
   let heldPages = 0;
   let id = 0;
   let step = 0;
+  const isolated = new Set<number>();
   for (const op of ops) {
     if (op.kind === 'alloc') {
       const pfn = b.allocPages(op.gfp, op.order);
       if (pfn === null) continue;
       expect(pfn % (1 << op.order)).toBe(0);
+      expect(isolated.has(pfn & ~511)).toBe(false);
       for (let p = pfn; p < pfn + (1 << op.order); p++) {
         // No two allocations overlap.
         expect(owner[p]).toBe(-1);
@@ -98,6 +106,16 @@ function run(ops: Op[], pcp: boolean): void {
       heldPages -= 1 << order;
     } else if (op.kind === 'cpu') {
       b.setCpu(op.cpu);
+    } else if (op.kind === 'isolate') {
+      // Toggle isolation of a pageblock; an isolated one never hands out pages.
+      const pfn = op.pb * 512;
+      if (isolated.has(pfn)) {
+        b.undoIsolatePageblock(pfn);
+        isolated.delete(pfn);
+      } else if (b.isolatePageblock(pfn)) {
+        isolated.add(pfn);
+        expect(b.pageblockMigratetype(pfn)).toBe(5);
+      }
     } else {
       b.drainAllPages();
     }
@@ -110,8 +128,9 @@ function run(ops: Op[], pcp: boolean): void {
   b.checkInvariants();
   // Buddy and direct map agree on which pageblocks are unmapped.
   for (let pb = 0; pb < 12288 / 512; pb++) expect(dm.removed.has(pb * 512)).toBe(b.isPageblockUnmapped(pb * 512));
-  // Freeing everything and draining gives all managed pages back.
+  // Freeing everything, undoing isolation and draining gives all managed pages back.
   for (const { pfn, order } of held) b.freePages(pfn, order);
+  for (const pfn of isolated) b.undoIsolatePageblock(pfn);
   b.drainAllPages();
   expect(b.nrFreePages()).toBe(managed);
   b.checkInvariants();
