@@ -88,6 +88,16 @@ describe('invariants under random operation sequences', () => {
     );
   });
 
+  it('is deterministic: the same operations give the same status, counters and simulated time', () => {
+    const run = (ops: Op[]) => {
+      const m = machine(1 << 20);
+      const mm = m.mm({ thp: 'always' });
+      for (const o of ops) apply(mm, o);
+      return JSON.stringify([mm.status(), mm.counters(), mm.clock.now, [...mm.vmas()]]);
+    };
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => run(ops) === run(ops)), { numRuns: 30, seed: 3 });
+  });
+
   it('munmap of everything leaves no table below the top', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => {
