@@ -36,7 +36,7 @@ function levelSpec(policies: string[], rows: Row[]): TopLevelSpec {
       mark: { type: 'line', interpolate: 'step-after' },
       encoding: {
         x: { field: 'time_ms', type: 'quantitative', title: 'simulated time (ms)' },
-        y: { field: 'MiB', type: 'quantitative', title: 'MiB' },
+        y: { field: 'MiB', type: 'quantitative', title: 'MiB', axis: { format: ',.4~g' } },
         color: { field: 'policy', type: 'nominal', title: 'policy', scale: { domain: policies } },
       },
     },
@@ -54,7 +54,7 @@ function lineSpec(policies: string[], title: string, rows: Row[], y: string, yTi
     mark: { type: 'line', interpolate: 'step-after', point: rows.length <= 60 },
     encoding: {
       x: { field: 'time_ms', type: 'quantitative', title: 'simulated time (ms)' },
-      y: { field: y, type: 'quantitative', title: yTitle },
+      y: { field: y, type: 'quantitative', title: yTitle, axis: { format: ',.4~g' } },
       color: { field: 'policy', type: 'nominal', title: 'policy', scale: { domain: policies } },
     },
   };
@@ -104,11 +104,43 @@ export function reportCharts(report: Report): ChartSpec[] {
         mark: 'bar',
         encoding: {
           y: { field: 'policy', type: 'nominal', title: 'policy', sort: null },
-          x: { field: 'kills', type: 'quantitative', title: 'OOM kills', axis: { tickMinStep: 1 } },
+          x: { field: 'kills', type: 'quantitative', title: 'OOM kills', axis: { tickMinStep: 1, format: 'd' } },
           color: { field: 'policy', type: 'nominal', legend: null, scale: { domain: policies } },
         },
       },
     },
     { id: 'mmap-lock', title: 'mmap_lock write hold time', spec: lineSpec(policies, 'mmap_lock.write_hold_ns, cumulative (ms)', lockRows, 'ms', 'ms') },
+    ...directMapCharts(report, policies),
+  ];
+}
+
+/** Costs of memory outside the direct map: one bar per policy and counter (only when a run has them). */
+function directMapCharts(report: Report, policies: string[]): ChartSpec[] {
+  const counters = ['directmap.split_2m', 'directmap.split_1g', 'directmap.flushes', 'tlb.ipis', 'mermap.failures', 'tlb.stale_hazards'];
+  const num = (r: Report['runs'][number], k: string) => (typeof r.final[k] === 'number' ? (r.final[k] as number) : 0);
+  if (!report.runs.some((r) => num(r, 'mermap.gets') > 0 || num(r, 'directmap.flushes') > 0)) return [];
+  const rows: Row[] = report.runs.flatMap((r) => counters.map((counter) => ({ policy: r.policy, counter, value: num(r, counter) })));
+  return [
+    {
+      id: 'direct-map',
+      title: 'Direct map, TLB and mermap',
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        title: 'Direct-map splits and flushes, IPIs, mermap failures, stale-TLB hazards',
+        data: { values: rows },
+        facet: { row: { field: 'counter', type: 'nominal', title: null, sort: counters } },
+        spec: {
+          width: WIDTH,
+          height: 20 * Math.max(1, policies.length),
+          mark: 'bar',
+          encoding: {
+            y: { field: 'policy', type: 'nominal', title: null, sort: policies },
+            x: { field: 'value', type: 'quantitative', title: null },
+            color: { field: 'policy', type: 'nominal', legend: null, scale: { domain: policies } },
+          },
+        },
+        resolve: { scale: { x: 'independent' } },
+      },
+    },
   ];
 }

@@ -1,6 +1,6 @@
 import { reportCharts } from './charts.js';
 import { renderSvg } from './svg.js';
-import { summaryRows, SUMMARY_COLUMNS } from './table.js';
+import { summaryColumns, summaryRows } from './table.js';
 import type { Report } from './types.js';
 
 function esc(s: string): string {
@@ -25,7 +25,7 @@ export async function renderHtml(report: Report): Promise<string> {
   const charts = reportCharts(report);
   const svgs = await Promise.all(charts.map((c) => renderSvg(c.spec)));
   const rows = summaryRows(report);
-  const table = `<table id="summary"><thead><tr>${SUMMARY_COLUMNS.map((c) => `<th>${esc(c.title)}</th>`).join('')}</tr></thead><tbody>${rows
+  const table = `<table id="summary"><thead><tr>${summaryColumns(report).map((c) => `<th>${esc(c.title)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
   const figures = charts

@@ -20,14 +20,31 @@ export const SUMMARY_COLUMNS: readonly { title: string; cell: (r: RunResult) => 
   { title: 'sim time', cell: (r) => `${(metric(r.final, 'time_ns') / 1e6).toFixed(3)} ms` },
 ];
 
+/** Columns added when a run kept memory outside the direct map (the unmapped-guest workload). */
+export const DIRECT_MAP_COLUMNS: readonly { title: string; cell: (r: RunResult) => string }[] = [
+  { title: 'DM splits', cell: (r) => String(metric(r.final, 'directmap.split_1g') + metric(r.final, 'directmap.split_2m')) },
+  { title: 'DM flushes', cell: (r) => String(metric(r.final, 'directmap.flushes')) },
+  { title: 'TLB IPIs', cell: (r) => String(metric(r.final, 'tlb.ipis')) },
+  { title: 'mermap gets', cell: (r) => String(metric(r.final, 'mermap.gets')) },
+  { title: 'mermap fails', cell: (r) => String(metric(r.final, 'mermap.failures')) },
+  { title: 'stale TLB', cell: (r) => String(metric(r.final, 'tlb.stale_hazards')) },
+];
+
+/** The columns of a report's summary: the page-table columns, plus the direct-map ones when any run used the mermap or changed the direct map. */
+export function summaryColumns(report: Report): readonly { title: string; cell: (r: RunResult) => string }[] {
+  const dm = report.runs.some((r) => metric(r.final, 'mermap.gets') > 0 || metric(r.final, 'directmap.flushes') > 0 || metric(r.final, 'workload.allocations') > 0);
+  return dm ? [...SUMMARY_COLUMNS, ...DIRECT_MAP_COLUMNS] : SUMMARY_COLUMNS;
+}
+
 /** The summary table's cells, one row per run. */
 export function summaryRows(report: Report): string[][] {
-  return report.runs.map((r) => SUMMARY_COLUMNS.map((c) => c.cell(r)));
+  const cols = summaryColumns(report);
+  return report.runs.map((r) => cols.map((c) => c.cell(r)));
 }
 
 /** The summary as an aligned plain-text table (what `kmodel run` prints). */
 export function renderTable(report: Report): string {
-  const head = SUMMARY_COLUMNS.map((c) => c.title);
+  const head = summaryColumns(report).map((c) => c.title);
   const rows = summaryRows(report);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
