@@ -1053,8 +1053,9 @@ export class AddressSpace {
    * - `free`: lazy free. Without memory pressure the mappings, RSS and tables stay; the
    *   pages are marked clean. A THP cut by the range is split.
    * - `hugepage` / `nohugepage`: VM_HUGEPAGE / VM_NOHUGEPAGE with VMA split and merge.
-   * - `populate_read` / `populate_write`: fault the range in (E_FAULT when the VMA forbids
-   *   the access, E_OOM when memory runs out, after populating what came before).
+   * - `populate_read` / `populate_write`: fault the range in, in address order, stopping at
+   *   the first hole (E_UNMAPPED, ENOMEM), the first area that forbids the access
+   *   (E_POPULATE_ACCESS, EINVAL) or when memory runs out (E_OOM), as madvise_populate does.
    */
   madvise(vpn: Vpn, pages: number, advice: Advice | number): void {
     const adv = typeof advice === 'number' ? ADVICE_BY_NUMBER[advice] : advice;
@@ -1082,6 +1083,8 @@ export class AddressSpace {
         }
         if (v.start > cursor) {
           hole = true;
+          // madvise_populate (GUP) stops at the first hole; the other advice skips it.
+          if (adv === 'populate_read' || adv === 'populate_write') break;
           cursor = v.start;
         }
         const e = Math.min(end, v.end);
@@ -1149,7 +1152,7 @@ export class AddressSpace {
   private populate(vma: Vma, start: Vpn, end: Vpn, write: boolean): void {
     const f = vma.flags;
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0)
-      fail(E.Fault, `MADV_POPULATE_${write ? 'WRITE' : 'READ'}: the area at vpn ${show(vma.start)} does not allow ${write ? 'writes' : 'reads'}`, { vpn: start, errno: 'EFAULT' });
+      fail(E.PopulateAccess, `MADV_POPULATE_${write ? 'WRITE' : 'READ'}: the area at vpn ${show(vma.start)} does not allow ${write ? 'writes' : 'reads'}`, { vpn: start, errno: 'EINVAL' });
     const pt = this.pageTable;
     let v = start;
     while (v < end) {

@@ -27,8 +27,8 @@ export const MmErrorCode = {
   BadAlign: 'E_BAD_ALIGN',
   /** Out of memory while populating or forking (ENOMEM). */
   OutOfMemory: 'E_OOM',
-  /** MADV_POPULATE_* hit a page the VMA does not allow to access (EFAULT / ENOMEM). */
-  Fault: 'E_FAULT',
+  /** MADV_POPULATE_* reached an area that does not allow the access (EINVAL, after populating what came before). */
+  PopulateAccess: 'E_POPULATE_ACCESS',
   /** The address space has exited. */
   Exited: 'E_EXITED',
   /** A bad constructor option (profile name, levels, THP mode, PFN). */

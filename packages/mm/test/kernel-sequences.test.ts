@@ -234,6 +234,24 @@ describe('MADV_POPULATE and MAP_POPULATE', () => {
     expect(kb(mm)).toEqual([16, 4096]);
   });
 
+  it('POPULATE stops at the first hole (ENOMEM) and refuses an area without the access (EINVAL)', () => {
+    const m = machine();
+    const a = m.mm();
+    a.mmap(rw(2 * MiB, A + 2 * MiB));
+    expect(() => a.madvise(A, 4 * MiB, 'populate_read')).toThrow(expect.objectContaining({ code: 'E_UNMAPPED' }));
+    expect(kb(a)).toEqual([0, 0]); // measured: +0 kB
+    const b = m.mm();
+    b.mmap(rw(2 * MiB));
+    b.mmap(rw(2 * MiB, A + 4 * MiB));
+    expect(() => b.madvise(A, 6 * MiB, 'populate_read')).toThrow(expect.objectContaining({ code: 'E_UNMAPPED' }));
+    expect(kb(b)).toEqual([12, 0]); // measured: only the part before the hole
+    const c = m.mm();
+    c.mmap(rw(2 * MiB));
+    c.mprotect(A, 2 * MiB, PROT_READ);
+    expect(() => c.madvise(A, 2 * MiB, 'populate_write')).toThrow(expect.objectContaining({ code: 'E_POPULATE_ACCESS' }));
+    expect(kb(c)).toEqual([0, 0]);
+  });
+
   it('POPULATE_READ maps zero pages, POPULATE_WRITE allocates', () => {
     const mm = machine().mm();
     mm.mmap(rw(8 * MiB));
