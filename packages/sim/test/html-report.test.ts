@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHtml, reportCharts, type Report } from '@kmodel/sim';
+import { parseScenario, renderHtml, reportCharts, runScenario, type Report } from '@kmodel/sim';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -77,6 +77,35 @@ describe.runIf(haveChromium)('HTML report in headless Chromium', () => {
     expect(requests).toEqual([`file://${file}`]);
     const rows = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')?.textContent));
     expect(rows).toEqual(['none', 'reclaim-path']);
+    await page.close();
+  });
+
+  it('renders every chart of real runs, the direct-map chart included', async () => {
+    const report = runScenario(
+      parseScenario(`
+name: real
+machine: { ram: 1GiB }
+cgroups: [{ path: /c, memory_max: 16MiB }]
+processes: [{ name: a, cgroup: /c, count: 2 }, { name: g }]
+workloads:
+  - { type: zero-page-attack, processes: [a], size: 8GiB }
+  - { type: unmapped-guest, processes: [g], guest_memory: 4MiB }
+policies: [none, zero-scan, per-page]
+sample_interval: 100us
+`),
+    );
+    const file = join(dir, 'real.html');
+    writeFileSync(file, await renderHtml(report));
+    const page = await browser.newPage();
+    await page.goto(`file://${file}`);
+    const charts = await page.$$eval('figure.chart', (figs) =>
+      figs.map((f) => ({ id: f.getAttribute('data-chart'), height: f.querySelector('svg')?.getBoundingClientRect().height ?? 0, marks: f.querySelectorAll('svg .mark-line path, svg .mark-rect path').length })),
+    );
+    expect(charts.map((c) => c.id)).toEqual(['pagetables', 'rss', 'reclaimed', 'oom', 'mmap-lock', 'direct-map']);
+    for (const c of charts) {
+      expect(c.height, c.id!).toBeGreaterThan(50);
+      expect(c.marks, c.id!).toBeGreaterThan(0);
+    }
     await page.close();
   });
 });
