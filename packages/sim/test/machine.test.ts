@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { NOOP_CHARGER, type Charger, type TlbFlusher } from '@kmodel/core';
+import { parseScenario, runPolicy, StockMachine, type PolicyFactory } from '@kmodel/sim';
+
+const scenario = parseScenario(`
+name: parts
+seed: 2
+machine: { ram: 1GiB }
+cgroups: [{ path: /c, memory_max: 512MiB }]
+processes: [{ name: p, cgroup: /c }]
+workloads:
+  - { type: zero-page-attack, size: 4GiB }
+  - { type: allocator-churn, arenas: 1, arena_size: 64MiB, rounds: 2, touch_per_round: 8MiB, run_size: 2MiB, release_align: 2MiB, release_fraction: 1 }
+policies: [kernel]
+`);
+
+describe('every layer of the machine can be replaced', () => {
+  it('a user charger sees every page-table charge (and the report then has no cgroups)', () => {
+    const charged: Record<string, number> = {};
+    const charger: Charger = {
+      charge: (_mm, kind, bytes) => ((charged[kind] = (charged[kind] ?? 0) + bytes), true),
+      uncharge: (_mm, kind, bytes) => void (charged[kind] = (charged[kind] ?? 0) - bytes),
+    };
+    const run = runPolicy(scenario, 'kernel', { parts: { charger } });
+    expect(run.final['cgroups']).toEqual({});
+    // Charged page tables = the live page tables, PGD included.
+    expect(charged['pagetables']).toBe((run.final['PageTables'] as number) * 1024);
+    expect(charged['anon']).toBe((run.final['RssAnon'] as number) * 1024);
+  });
+
+  it('a user TLB receives the flushes of MADV_DONTNEED', () => {
+    let ranges = 0;
+    const tlb: TlbFlusher = { flushRange: () => void ranges++, flushAll: () => {} };
+    const run = runPolicy(scenario, 'kernel', { parts: { tlb, charger: NOOP_CHARGER } });
+    expect(ranges).toBeGreaterThan(0);
+    expect(run.final['tlb.flush_single']).toBeUndefined(); // the stock TLB model is not there
+  });
+
+  it('the stock TLB model counts flushes and IPIs of a process scheduled on both CPUs', () => {
+    const run = runPolicy(scenario, 'kernel');
+    // Each DONTNEED of a 2 MiB run is 512 pages, above the 33-page ceiling: a full flush on both
+    // CPUs that may cache the process, an IPI to the one not running the call.
+    expect(run.final['tlb.flush_full']).toBe(2 * 8);
+    expect(run.final['tlb.ipis']).toBe(8);
+    expect(run.final['tlb.flush_single']).toBe(0);
+  });
+
+  it('a user policy gets its hooks called and its counters reported', () => {
+    let zaps = 0;
+    let tables = 0;
+    const mine: PolicyFactory = () => ({
+      name: 'mine',
+      hooks: { afterZap: () => void zaps++, onTableAlloc: () => void tables++ },
+      counters: () => ({ 'mine.zaps': zaps }),
+    });
+    const run = runPolicy(scenario, 'mine', { parts: { policies: { mine } } });
+    expect(zaps).toBe(8); // two rounds x four 2 MiB runs, each given back by one DONTNEED
+    expect(run.final['mine.zaps']).toBe(zaps);
+    expect(tables).toBe((run.final['nr_ptes'] as number) + (run.final['nr_pmds'] as number) + (run.final['nr_puds'] as number) + (run.final['pt_reclaim.pte_tables_freed'] as number));
+  });
+
+  it('an unknown policy is bad input naming the known ones', () => {
+    expect(() => new StockMachine({ ram: 2 ** 30, cpus: 1, levels: 4, profile: 'linux-6.18', costs: {}, cgroupVersion: 2, cgroups: [], seed: 1, policy: 'nope' })).toThrow(/E_UNKNOWN_POLICY: unknown policy "nope"/);
+  });
+
+  it('a process in a missing cgroup is refused', () => {
+    const m = new StockMachine({ ram: 2 ** 30, cpus: 1, levels: 4, profile: 'linux-6.18', costs: {}, cgroupVersion: 2, cgroups: [], seed: 1, policy: 'kernel' });
+    expect(() => m.spawn('x', '/nope')).toThrow(/E_NO_CGROUP/);
+    expect(m.processes).toHaveLength(0);
+  });
+});
