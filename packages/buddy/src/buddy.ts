@@ -1384,7 +1384,16 @@ export class BuddyAllocator implements PageAllocator {
     const movable = mt === MIGRATE_MOVABLE;
     this.state[pfn] = ST_ALLOC | order | (movable ? ST_MOVABLE : 0);
     this.nAllocated += 1 << order;
-    const n = order > PAGEBLOCK_ORDER ? PB_PAGES : 1 << order;
+    if (order <= PAGEBLOCK_ORDER) {
+      const pb = pfn >>> PB_SHIFT;
+      if (movable) this.pbMovable[pb] += 1 << order;
+      else {
+        if (this.pbUnmovable[pb] === 0 && this.pbFt[pb] === MIGRATE_MOVABLE) this.nPolluted++;
+        this.pbUnmovable[pb] += 1 << order;
+      }
+      return;
+    }
+    const n = PB_PAGES;
     const end = pfn + (1 << order);
     for (let p = pfn; p < end; p += PB_PAGES) {
       const pb = p >>> PB_SHIFT;
@@ -1399,7 +1408,16 @@ export class BuddyAllocator implements PageAllocator {
   private unaccountAlloc(pfn: number, order: number, movable: boolean): void {
     this.state[pfn] = 0;
     this.nAllocated -= 1 << order;
-    const n = order > PAGEBLOCK_ORDER ? PB_PAGES : 1 << order;
+    if (order <= PAGEBLOCK_ORDER) {
+      const pb = pfn >>> PB_SHIFT;
+      if (movable) this.pbMovable[pb] -= 1 << order;
+      else {
+        this.pbUnmovable[pb] -= 1 << order;
+        if (this.pbUnmovable[pb] === 0 && this.pbFt[pb] === MIGRATE_MOVABLE) this.nPolluted--;
+      }
+      return;
+    }
+    const n = PB_PAGES;
     const end = pfn + (1 << order);
     for (let p = pfn; p < end; p += PB_PAGES) {
       const pb = p >>> PB_SHIFT;
