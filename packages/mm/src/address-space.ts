@@ -470,20 +470,23 @@ export class AddressSpace {
   /** Accesses that succeeded in the last {@link AddressSpace.touch}. */
   lastTouchCount = 0;
 
-  /** No PTE table at `vpn`: a huge PMD, a THP fault, or a PTE table to allocate first. */
+  /** A none entry whose PTE table is not known to exist: a huge PMD, a THP fault, or the PTE path (allocating the table if needed). */
   private faultNoPte(vpn: Vpn, vma: Vma, write: boolean): number {
     const pt = this.pageTable;
-    if (this.mayHaveHuge) {
-      const pmd = pt.entryFlags(vpn, 2);
-      if ((pmd & _PAGE_PSE) !== 0) return this.hugePmdFault(vpn, vma, write, pmd);
-    }
     this.curVpn = vpn;
-    if (this.thpEligible(vma, vpn)) {
-      // __handle_mm_fault: pud_alloc / pmd_alloc before create_huge_pmd.
-      if (!pt.allocTable(vpn, 2)) return VM_FAULT_OOM;
-      const r = this.doHugePmdAnonymousPage(vpn, vma, write);
-      if (r !== VM_FAULT_FALLBACK) return r;
-      this.curVpn = vpn;
+    if ((this.mayHaveHuge || this.thpEligible(vma, vpn)) && pt.tableAt(vpn, 1) < 0) {
+      // The PMD entry is none or huge (no PTE table under it).
+      if (this.mayHaveHuge) {
+        const pmd = pt.entryFlags(vpn, 2);
+        if ((pmd & _PAGE_PSE) !== 0) return this.hugePmdFault(vpn, vma, write, pmd);
+      }
+      if (this.thpEligible(vma, vpn)) {
+        // __handle_mm_fault: pud_alloc / pmd_alloc, then create_huge_pmd only on a none PMD.
+        if (!pt.allocTable(vpn, 2)) return VM_FAULT_OOM;
+        const r = this.doHugePmdAnonymousPage(vpn, vma, write);
+        if (r !== VM_FAULT_FALLBACK) return r;
+        this.curVpn = vpn;
+      }
     }
     const before = this.nrPtes;
     if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;

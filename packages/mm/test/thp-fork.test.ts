@@ -87,6 +87,18 @@ describe('THP and the huge zero page (MADV_HUGEPAGE)', () => {
     expect(mm.depositedTables).toBe(1);
   });
 
+  it('a read in a MADV_HUGEPAGE block that already has a PTE table maps a 4 KiB zero page in it', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(4 * MiB));
+    mm.touch(A + 100, 1, 1, true);
+    mm.madvise(A, 4 * MiB, 'hugepage');
+    expect(kb(mm)).toEqual([12, 4]);
+    mm.madvise(A, 2 * MiB, 'populate_read');
+    expect(kb(mm)).toEqual([12, 4]);
+    expect(mm.depositedTables).toBe(0);
+    expect(mm.pageTable.entryPfn(A, 1)).toBe(0); // the zero page of the test machine
+  });
+
   it('mprotect inside a THP splits it; DONTNEED then frees only the deposit of the block one VMA covers', () => {
     const mm = machine().mm();
     mm.mmap(rw(4 * MiB));

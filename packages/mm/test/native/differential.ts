@@ -88,8 +88,8 @@ for (let n = 0; n < sequences; n++) {
         argv = [write ? 'w' : 'r', hex(s), size(len), size(stride)];
         mm.touch(s, len, stride, write);
       } else if (choice <= 7) {
-        const adv = (['dontneed', 'free', 'hugepage', 'nohugepage', 'populate_read'] as const)[rng.int(0, 4)]!;
-        argv = [{ dontneed: 'd', free: 'f', hugepage: 'h', nohugepage: 'nh', populate_read: 'pr' }[adv], hex(v), size(p)];
+        const adv = (['dontneed', 'free', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'dontneed', 'hugepage'] as const)[rng.int(0, 7)]!;
+        argv = [{ dontneed: 'd', free: 'f', hugepage: 'h', nohugepage: 'nh', populate_read: 'pr', populate_write: 'pw' }[adv], hex(v), size(p)];
         try {
           mm.madvise(v, p, adv);
         } catch (e) {
