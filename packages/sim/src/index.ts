@@ -42,3 +42,4 @@ export { replayTrace, statusRecords, formatReplay, REPLAY_CGROUP, type ReplayOpt
 export { walkScenario, type WalkScenarioOptions } from './walk/scenario-walk.js';
 export { runCli } from './cli/program.js';
 export { ExitCode, type CliIo } from './cli/io.js';
+export { DEMO_SCENARIO } from './demo-scenario.js';
