@@ -36,8 +36,8 @@ import {
   type ZoneType,
 } from '@kmodel/core';
 import { BuddyErrorCode } from './errors.js';
-import { FALLBACKS, FT_UNMOVABLE_UNMAPPED, NR_FREETYPE_IDXS, migratetypeIsMergeable } from './freetype.js';
-import { validateLayout, x86Layout, type MemoryLayout, type PfnRange, type ZoneSpan } from './layout.js';
+import { FALLBACKS, FT_UNMOVABLE_UNMAPPED, NR_FREETYPE_IDXS, migratetypeIsMergeable, shouldTryClaimBlock } from './freetype.js';
+import { ctz, inRanges, subtractRanges, sumRanges, validateLayout, x86Layout, type MemoryLayout, type PfnRange, type ZoneSpan } from './layout.js';
 import { buddyinfo, contigPageInfo, fragmentationIndexOf, pagetypeinfo, unusableIndexOf } from './views.js';
 import {
   calculateMinFreeKbytes,
@@ -1529,50 +1529,7 @@ export class BuddyAllocator implements PageAllocator {
   }
 }
 
-/** should_try_claim_block() (mm/page_alloc.c). */
-export function shouldTryClaimBlock(order: number, startMt: number): boolean {
-  if (order >= PAGEBLOCK_ORDER) return true;
-  if (order >= PAGEBLOCK_ORDER >> 1) return true;
-  // Unmovable/reclaimable requests claim to avoid polluting movable blocks for good.
-  if (startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE) return true;
-  return false;
-}
-
 function badOrder(order: number): never {
   fail(BuddyErrorCode.BadOrder, `order ${show(order)} must be an integer in 0..${MAX_PAGE_ORDER}`, { order });
-}
-
-function ctz(n: number): number {
-  let c = 0;
-  while (n % 2 === 0 && c < 31) {
-    n /= 2;
-    c++;
-  }
-  return c;
-}
-
-function sumRanges(rs: readonly PfnRange[]): number {
-  return rs.reduce((a, r) => a + (r.end - r.start), 0);
-}
-
-function inRanges(pfn: number, rs: readonly PfnRange[]): boolean {
-  return rs.some((r) => pfn >= r.start && pfn < r.end);
-}
-
-/** `from` minus every range of `minus`, as sorted disjoint ranges. */
-function subtractRanges(from: readonly PfnRange[], minus: readonly PfnRange[]): PfnRange[] {
-  let cur = from.map((r) => ({ ...r }));
-  for (const m of minus) {
-    const out: PfnRange[] = [];
-    for (const r of cur) {
-      if (m.end <= r.start || m.start >= r.end) out.push(r);
-      else {
-        if (m.start > r.start) out.push({ start: r.start, end: m.start });
-        if (m.end < r.end) out.push({ start: m.end, end: r.end });
-      }
-    }
-    cur = out;
-  }
-  return cur.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
 }
 

@@ -6,6 +6,7 @@ import {
   MIGRATE_RECLAIMABLE,
   MIGRATE_TYPES,
   MIGRATE_UNMOVABLE,
+  PAGEBLOCK_ORDER,
   type Migratetype,
 } from '@kmodel/core';
 
@@ -58,6 +59,15 @@ export const FALLBACKS: readonly (readonly Migratetype[])[] = [
 /** migratetype_is_mergeable(): only the three pcp types merge across pageblocks of different types. */
 export function migratetypeIsMergeable(mt: number): boolean {
   return mt < MIGRATE_HIGHATOMIC;
+}
+
+/** should_try_claim_block() (mm/page_alloc.c). */
+export function shouldTryClaimBlock(order: number, startMt: number): boolean {
+  if (order >= PAGEBLOCK_ORDER) return true;
+  if (order >= PAGEBLOCK_ORDER >> 1) return true;
+  // Unmovable/reclaimable requests claim to avoid polluting movable blocks for good.
+  if (startMt === MIGRATE_RECLAIMABLE || startMt === MIGRATE_UNMOVABLE) return true;
+  return false;
 }
 
 export { MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE };

@@ -4,7 +4,7 @@
  * and 2026 freetypes (unmapped pageblocks), the kernel's fallback / claim / steal policy,
  * watermarks, the highatomic reserve and per-CPU lists, with /proc views.
  */
-export { BuddyAllocator, shouldTryClaimBlock, type BuddyOptions, type ZoneInfo } from './buddy.js';
+export { BuddyAllocator, type BuddyOptions, type ZoneInfo } from './buddy.js';
 export { BuddyErrorCode } from './errors.js';
 export {
   FALLBACKS,
@@ -16,6 +16,7 @@ export {
   freetypeIdx,
   freetypeMigratetype,
   migratetypeIsMergeable,
+  shouldTryClaimBlock,
 } from './freetype.js';
 export { validateLayout, x86Layout, type MemoryLayout, type PfnRange, type X86LayoutOptions, type ZoneSpan } from './layout.js';
 export {

@@ -138,3 +138,40 @@ export function validateLayout(layout: MemoryLayout): void {
     }
   }
 }
+
+/** Count of trailing zero bits (__ffs) of a positive integer. */
+export function ctz(n: number): number {
+  let c = 0;
+  while (n % 2 === 0 && c < 31) {
+    n /= 2;
+    c++;
+  }
+  return c;
+}
+
+/** Pages in a list of disjoint ranges. */
+export function sumRanges(rs: readonly PfnRange[]): number {
+  return rs.reduce((a, r) => a + (r.end - r.start), 0);
+}
+
+/** Whether `pfn` lies in one of the ranges. */
+export function inRanges(pfn: number, rs: readonly PfnRange[]): boolean {
+  return rs.some((r) => pfn >= r.start && pfn < r.end);
+}
+
+/** `from` minus every range of `minus`, as sorted disjoint ranges. */
+export function subtractRanges(from: readonly PfnRange[], minus: readonly PfnRange[]): PfnRange[] {
+  let cur = from.map((r) => ({ ...r }));
+  for (const m of minus) {
+    const out: PfnRange[] = [];
+    for (const r of cur) {
+      if (m.end <= r.start || m.start >= r.end) out.push(r);
+      else {
+        if (m.start > r.start) out.push({ start: r.start, end: m.start });
+        if (m.end < r.end) out.push({ start: m.end, end: r.end });
+      }
+    }
+    cur = out;
+  }
+  return cur.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+}
