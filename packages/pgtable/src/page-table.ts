@@ -708,9 +708,14 @@ export class X86PageTable implements PageTable {
     return this.slab.tableHostBytes(id);
   }
 
-  /** Host bytes the table storage uses now (metadata and entry blocks; not the word-space slack). */
+  /** Host bytes the live tables use (metadata and entry blocks), without allocation slack. */
   hostBytes(): number {
     return this.slab.hostBytes();
+  }
+
+  /** Host bytes of every typed array behind this page table, slack included (what the process pays). */
+  hostReservedBytes(): number {
+    return this.slab.reservedBytes();
   }
 }
 

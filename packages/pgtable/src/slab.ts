@@ -39,6 +39,8 @@ export const NO_CHILD = 0xffffffff;
 export const CHUNK_SHIFT = 20;
 export const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 const CHUNK_WORDS = 1 << CHUNK_SHIFT;
+/** Words of the first chunk when it is created (it grows by doubling to CHUNK_WORDS). */
+const FIRST_CHUNK_WORDS = 4096;
 /** Word addresses are unsigned 32-bit: at most 4096 chunks (16 GiB of entries). */
 const MAX_CHUNKS = 4096;
 
@@ -192,6 +194,13 @@ export class TableSlab {
     this.count[t] = 0;
   }
 
+  /** Host bytes of every typed array this slab holds (metadata capacity and entry chunks), used or not. */
+  reservedBytes(): number {
+    let b = this.level.length * META_BYTES_PER_TABLE;
+    for (const c of this.chunks) b += c.byteLength;
+    return b;
+  }
+
   /** Host bytes used now by the tables (metadata, small and dense blocks). */
   hostBytes(): number {
     let b = this.liveIds * META_BYTES_PER_TABLE;
@@ -259,7 +268,17 @@ export class TableSlab {
       if (room < words) a += room;
       const c = a >>> CHUNK_SHIFT;
       if (c >= MAX_CHUNKS) throw new RangeError('kmodel pgtable: host table storage exhausted (16 GiB of entries)');
-      if (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK_WORDS));
+      // The first chunk starts at 16 KiB and doubles, so a small page table stays small.
+      if (this.chunks.length <= c) this.chunks.push(new Uint32Array(c === 0 ? FIRST_CHUNK_WORDS : CHUNK_WORDS));
+    }
+    const end = (a & CHUNK_MASK) + words;
+    const chunk = this.chunks[a >>> CHUNK_SHIFT];
+    if (end > chunk.length) {
+      let n = chunk.length * 2;
+      while (n < end) n *= 2;
+      const grown = new Uint32Array(Math.min(n, CHUNK_WORDS));
+      grown.set(chunk);
+      this.chunks[a >>> CHUNK_SHIFT] = grown;
     }
     this.bump = a + words;
     return a;

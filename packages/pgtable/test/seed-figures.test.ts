@@ -55,3 +55,21 @@ describe('the seed figures: 2 TiB of 4 KiB pages', () => {
     expect(pt.entryPfn(BASE + 511, 2)).toBe(512 * 33);
   });
 });
+
+describe('host memory of small page tables', () => {
+  it('a page table with a few mappings reserves a few KiB, not a whole 4 MiB chunk', () => {
+    const pt = createPageTable({ levels: 4, tables: new CountingTables() });
+    for (let v = 0; v < 8; v++) {
+      pt.allocTable(v * 512, 1);
+      pt.setEntry(v * 512, 1, v, RW);
+    }
+    expect(pt.hostReservedBytes()).toBeLessThanOrEqual(16 * 1024 + 64 * 22);
+    // Growing past the first chunk's start size keeps every entry.
+    for (let v = 0; v < 4096; v++) {
+      if (v % 512 === 0) pt.allocTable(BASE + v, 1);
+      pt.setEntry(BASE + v, 1, v, RW);
+    }
+    for (let v = 0; v < 4096; v++) expect(pt.entryPfn(BASE + v, 1)).toBe(v);
+    for (let v = 0; v < 8; v++) expect(pt.entryPfn(v * 512, 1)).toBe(v);
+  });
+});
