@@ -25,7 +25,6 @@ import {
   PAGEBLOCK_NR_PAGES,
   PAGEBLOCK_ORDER,
   show,
-  ZONE_MOVABLE,
   ZONE_NAMES,
   ZONE_NORMAL,
   type DirectMapControl,

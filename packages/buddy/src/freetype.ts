@@ -1,7 +1,5 @@
 import {
-  MIGRATE_CMA,
   MIGRATE_HIGHATOMIC,
-  MIGRATE_ISOLATE,
   MIGRATE_MOVABLE,
   MIGRATE_RECLAIMABLE,
   MIGRATE_TYPES,
@@ -70,4 +68,3 @@ export function shouldTryClaimBlock(order: number, startMt: number): boolean {
   return false;
 }
 
-export { MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE };
