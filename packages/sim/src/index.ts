@@ -15,13 +15,13 @@ export { SERIES_METRICS } from './report/types.js';
 export { reportCharts, type ChartSpec } from './report/charts.js';
 export { renderSvg } from './report/svg.js';
 export { renderHtml } from './report/html.js';
-export { renderTable, summaryRows, SUMMARY_COLUMNS, metric } from './report/table.js';
+export { renderTable, summaryRows, summaryColumns, SUMMARY_COLUMNS, DIRECT_MAP_COLUMNS, metric } from './report/table.js';
 export { renderCsv } from './report/csv.js';
 export { reportJson } from './report/json.js';
-export { walkAddress, formatWalk, type WalkResult, type WalkStep } from './walk/walk.js';
-export type { WorkOp, Workload } from './workload/ops.js';
+export { walkAddress, formatWalk, checkUserAddress, type WalkResult, type WalkStep } from './walk/walk.js';
+export type { WorkOp, Workload, UnmappedGuestOp } from './workload/ops.js';
 export { chunkedTouch, chunkedTouchOps, TOUCH_CHUNK } from './workload/ops.js';
-export { zeroPageAttack, allocatorChurn, vmBalloonMigration, sparseScan, traceWorkload } from './workload/stock.js';
+export { zeroPageAttack, allocatorChurn, vmBalloonMigration, sparseScan, unmappedGuest, traceWorkload } from './workload/stock.js';
 export { VERSION } from './version.js';
 export type { Machine, MachineSnapshot, ProcessMetrics, SimProcess } from './machine/types.js';
 export {
