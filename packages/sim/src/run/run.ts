@@ -120,7 +120,7 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
   const interval = scenario.sample_interval;
   const limit = scenario.length;
   sample();
-  let nextSample = interval > 0 ? machine.clock.now + interval : Infinity;
+  let nextSample = interval > 0 ? interval : Infinity;
   let done = 0;
   let live = cursors.length;
   const progressEvery = Math.max(1, Math.floor(total / 200));
@@ -140,7 +140,8 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
       machine.tick();
       if (machine.clock.now >= nextSample) {
         sample();
-        while (nextSample <= machine.clock.now) nextSample += interval;
+        // The next multiple of the interval after now (the clock may have jumped several).
+        nextSample = (Math.floor(machine.clock.now / interval) + 1) * interval;
       }
       if (options.onProgress && done % progressEvery === 0) options.onProgress(done, total, policy);
       if (limit !== undefined && machine.clock.now >= limit) break outer;
