@@ -418,7 +418,11 @@ export class AddressSpace {
     }
     const fl = pt.entryFlags(vpn, 1);
     if ((fl & _PAGE_PRESENT) !== 0) {
-      if (!write || (fl & _PAGE_RW) !== 0) return 0; // no fault: the entry allows the access
+      if (!write || (fl & _PAGE_RW) !== 0) {
+        // No fault: the entry allows the access. A store into a THP subpage is remembered.
+        if (write && this.anon.thpStored.size > 0 && !this.gupOnly) this.anon.markStored(pt.entryPfn(vpn, 1));
+        return 0;
+      }
       this.mmapLock.faultEnter();
       return this.doWpPage(vpn, vma, fl);
     }
@@ -428,6 +432,9 @@ export class AddressSpace {
     if (blk === this.lastPteBlock) return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
     return this.faultNoPte(vpn, vma, write);
   }
+
+  /** Faults come from GUP (MADV_POPULATE_WRITE, MAP_POPULATE): writable mappings without a store. */
+  private gupOnly = false;
 
   /** vpn / 512 of a PTE table known to exist (-1: none known). Reset whenever a PTE table is freed. */
   private lastPteBlock = -1;
@@ -543,6 +550,7 @@ export class AddressSpace {
     if (old !== this.zeroPfn && !this.anon.isShared(old)) {
       // wp_can_reuse_anon_folio: the page is exclusive, make it writable in place.
       pt.setEntry(vpn, 1, old, fl | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+      if (this.anon.thpStored.size > 0 && !this.gupOnly) this.anon.markStored(old);
       this.clock.charge('fault_read_zero');
       this.stats.add(this.cPgfault);
       return 0;
@@ -580,7 +588,7 @@ export class AddressSpace {
       this.stats.add(this.stats.slot('thp_zero_page_mapped'));
       return 0;
     }
-    const r = this.installThp(blk, vma, true);
+    const r = this.installThp(blk, vma, true, vpn);
     if (r === 0) {
       this.clock.charge('fault_write_new_table');
       this.clock.charge('zero_page_4k', PMD_PAGES - 1);
@@ -594,7 +602,7 @@ export class AddressSpace {
    * `deposit`, a PTE table is deposited too. VM_FAULT_FALLBACK when the allocation or the
    * charge fails (THP_FAULT_FALLBACK / _CHARGE), VM_FAULT_OOM when the deposit fails.
    */
-  private installThp(blk: Vpn, vma: Vma, deposit: boolean): number {
+  private installThp(blk: Vpn, vma: Vma, deposit: boolean, vpn: Vpn): number {
     // vma_thp_gfp_mask with defrag=madvise: direct reclaim only for MADV_HUGEPAGE areas.
     const gfp = GFP_TRANSHUGE_LIGHT | ((vma.flags & VM_HUGEPAGE) !== 0 ? __GFP_DIRECT_RECLAIM : 0);
     const pfn = this.allocator.allocPages(gfp, 9);
@@ -618,7 +626,7 @@ export class AddressSpace {
       this.deposits.set(blk / PMD_PAGES, dep);
     }
     this.pageTable.setEntry(blk, 2, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PMD : ANON_PMD | _PAGE_NX);
-    this.anon.thp.set(pfn, PMD_PAGES);
+    this.anon.newThp(pfn, this.gupOnly ? -1 : pfn + (vpn - blk));
     this.rssAnon += PMD_PAGES;
     this.mayHaveHuge = true;
     this.stats.add(this.stats.slot('thp_fault_alloc'));
@@ -627,14 +635,18 @@ export class AddressSpace {
 
   /** A fault on a huge PMD: nothing for reads; for writes do_huge_zero_wp_pmd or do_huge_pmd_wp_page. */
   private hugePmdFault(vpn: Vpn, vma: Vma, write: boolean, pmd: number): number {
-    if (!write || (pmd & _PAGE_RW) !== 0) return 0;
+    if (!write) return 0;
     const pt = this.pageTable;
     const blk = vpn - (vpn % PMD_PAGES);
     const pfn = pt.entryPfn(blk, 2);
+    if ((pmd & _PAGE_RW) !== 0) {
+      if (!this.gupOnly) this.anon.markStored(pfn + (vpn - blk));
+      return 0;
+    }
     if (pfn === this.hugeZeroPfn) {
       if (this.profile.thpOnHugeZeroWrite) {
         // do_huge_zero_wp_pmd (v6.11+): a THP replaces the huge zero page; the deposited table stays.
-        const r = this.installThp(blk, vma, false);
+        const r = this.installThp(blk, vma, false, vpn);
         if (r === 0) {
           this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, false, 2);
           this.clock.charge('fault_write');
@@ -648,6 +660,7 @@ export class AddressSpace {
     }
     if (!this.anon.isShared(pfn)) {
       pt.setEntry(blk, 2, pfn, pmd | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+      if (!this.gupOnly) this.anon.markStored(pfn + (vpn - blk));
       this.clock.charge('fault_read_zero');
       this.stats.add(this.cPgfault);
       return 0;
@@ -835,7 +848,12 @@ export class AddressSpace {
     if (req.populate) {
       // populate_vma_page_range: writable private mappings are populated with write faults. Errors are ignored (mm_populate).
       const write = (prot & PROT_WRITE) !== 0;
-      for (let v = start; v < start + pages; v++) if (this.fault(v, write) !== 0) break;
+      this.gupOnly = true;
+      try {
+        for (let v = start; v < start + pages; v++) if (this.fault(v, write) !== 0) break;
+      } finally {
+        this.gupOnly = false;
+      }
     }
     return start;
   }
@@ -1130,25 +1148,71 @@ export class AddressSpace {
 
   /** madvise_free_single_vma without memory pressure: anonymous pages are marked clean and old; nothing is unmapped. */
   private madviseFree(start: Vpn, end: Vpn): void {
+    const pt = this.pageTable;
     if (this.mayHaveHuge) {
-      // madvise_free_huge_pmd: a THP cut by the range is split (the huge zero page is left alone).
-      if (start % PMD_PAGES !== 0) this.splitThpIfHuge(start);
-      if (end % PMD_PAGES !== 0) this.splitThpIfHuge(end - 1);
+      // madvise_free_huge_pmd: an exclusive THP cut by the range is split (split_folio), the
+      // huge zero page and shared THPs are left alone.
+      if (start % PMD_PAGES !== 0) this.freeSplitPmd(start);
+      if (end % PMD_PAGES !== 0) this.freeSplitPmd(end - 1);
     }
     this.collectLeaves(start, end);
-    const pt = this.pageTable;
+    const a = this.anon;
     for (let k = 0; k < this.scratchVpn.length; k++) {
       const pfn = this.scratchPfn[k]!;
-      if (pfn === this.zeroPfn || pfn === this.hugeZeroPfn || this.anon.isShared(pfn)) continue;
-      const f = this.scratchFlags[k]!;
-      if ((f & (_PAGE_DIRTY | _PAGE_ACCESSED)) !== 0) pt.setEntry(this.scratchVpn[k]!, this.scratchLevel[k]! as Level, pfn, f & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
+      const vpn = this.scratchVpn[k]!;
+      if (pfn === this.zeroPfn || pfn === this.hugeZeroPfn || a.isShared(pfn)) continue;
+      if (this.scratchLevel[k] === 1 && a.thp.size > 0) {
+        // madvise_free_pte_range: a PTE-mapped large folio not wholly inside the range is split.
+        const head = pfn - (pfn % PMD_PAGES);
+        if (a.thp.has(head) && !a.thpSplit.has(head)) {
+          const fstart = vpn - (pfn - head);
+          if (fstart < start || fstart + PMD_PAGES > end || !this.mapsWholeFolio(fstart, head)) this.splitFolio(fstart, head);
+          if (pt.entryPfn(vpn, 1) === this.zeroPfn) continue;
+        }
+      }
+      const f = pt.entryFlags(vpn, this.scratchLevel[k]! as Level);
+      if ((f & (_PAGE_DIRTY | _PAGE_ACCESSED)) !== 0) pt.setEntry(vpn, this.scratchLevel[k]! as Level, pfn, f & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
     }
     this.clearScratch();
   }
 
-  private splitThpIfHuge(vpn: Vpn): void {
+  /** A PMD-mapped exclusive THP covering `vpn`: split the PMD, then the folio. */
+  private freeSplitPmd(vpn: Vpn): void {
     const pt = this.pageTable;
-    if (pt.tableAt(vpn, 1) < 0 && (pt.entryFlags(vpn, 2) & _PAGE_PSE) !== 0 && pt.entryPfn(vpn, 2) !== this.hugeZeroPfn) this.splitHugePmd(vpn - (vpn % PMD_PAGES));
+    if (pt.tableAt(vpn, 1) >= 0 || (pt.entryFlags(vpn, 2) & _PAGE_PSE) === 0) return;
+    const head = pt.entryPfn(vpn, 2);
+    if (head === this.hugeZeroPfn || this.anon.isShared(head)) return; // folio_maybe_mapped_shared
+    const blk = vpn - (vpn % PMD_PAGES);
+    this.splitHugePmd(blk);
+    this.splitFolio(blk, head);
+  }
+
+  /** True when all 512 PTEs from `fstart` map the folio at `head` in order. */
+  private mapsWholeFolio(fstart: Vpn, head: Pfn): boolean {
+    const pt = this.pageTable;
+    for (let i = 0; i < PMD_PAGES; i++) if (pt.entryPfn(fstart + i, 1) !== head + i) return false;
+    return true;
+  }
+
+  /**
+   * split_folio of an exclusive anonymous THP mapped by PTEs from `fstart`: every mapped
+   * subpage that no store reached is still zero-filled and is mapped to the shared zero page
+   * instead (remap_page with RMP_USE_SHARED_ZEROPAGE, v6.12+), leaving RSS. The 2 MiB block
+   * itself goes back to the allocator when its last subpage is unmapped.
+   */
+  private splitFolio(fstart: Vpn, head: Pfn): void {
+    const pt = this.pageTable;
+    const a = this.anon;
+    if (a.isShared(head)) return;
+    a.thpSplit.add(head);
+    for (let i = 0; i < PMD_PAGES; i++) {
+      const vpn = fstart + i;
+      if (pt.entryPfn(vpn, 1) !== head + i || a.stored(head, head + i)) continue;
+      const f = pt.entryFlags(vpn, 1);
+      pt.setEntry(vpn, 1, this.zeroPfn, ZERO_PTE | (f & _PAGE_NX));
+      this.rssAnon--;
+      a.putPage(this.id, head + i);
+    }
   }
 
   /** madvise_populate over [start, end) of `vma` (GUP faultin_page_range). */
@@ -1159,7 +1223,13 @@ export class AddressSpace {
     const pt = this.pageTable;
     let v = start;
     while (v < end) {
-      const r = this.fault(v, write);
+      this.gupOnly = true;
+      let r: number;
+      try {
+        r = this.fault(v, write);
+      } finally {
+        this.gupOnly = false;
+      }
       if (r !== 0) fail(E.OutOfMemory, `MADV_POPULATE: out of memory at vpn ${show(v)}`, { vpn: v, errno: 'ENOMEM' });
       // A huge PMD satisfies the rest of its 2 MiB at once.
       if (this.mayHaveHuge && pt.tableAt(v, 1) < 0 && (pt.entryFlags(v, 2) & _PAGE_PSE) !== 0) v = v - (v % PMD_PAGES) + PMD_PAGES;

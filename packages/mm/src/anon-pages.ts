@@ -19,6 +19,14 @@ export class AnonPages {
    * The 2 MiB block goes back to the allocator when this reaches 0.
    */
   readonly thp = new Map<Pfn, number>();
+  /**
+   * THP folios that hold data: head pfn to a 512-bit map of the subpages a store reached
+   * (the others are still zero-filled). A folio split maps the zero-filled ones to the shared
+   * zero page (v6.12+ try_to_map_unused_to_zeropage).
+   */
+  readonly thpStored = new Map<Pfn, Uint32Array>();
+  /** THP folios already split into small folios (by MADV_FREE); they are not split again. */
+  readonly thpSplit = new Set<Pfn>();
   /** The address space that was charged for a page or folio that crossed a fork. */
   readonly owner = new Map<Pfn, MmId>();
   /** Source of anon_vma identities. */
@@ -45,7 +53,7 @@ export class AnonPages {
       const m = this.thp.get(head);
       if (m !== undefined) {
         if (m === 1) {
-          this.thp.delete(head);
+          this.dropThp(head);
           this.free(mm, head, 9);
         } else this.thp.set(head, m - 1);
         return;
@@ -62,13 +70,44 @@ export class AnonPages {
     this.free(mm, pfn, 0);
   }
 
+  /** Records a store to `pfn` if it lies in a THP folio. */
+  markStored(pfn: Pfn): void {
+    const head = pfn - (pfn % PMD_PAGES);
+    const bits = this.thpStored.get(head);
+    if (bits !== undefined) {
+      const i = pfn - head;
+      bits[i >>> 5]! |= 1 << (i & 31);
+    }
+  }
+
+  /** True when a store reached subpage `pfn` of the THP folio at `head`. */
+  stored(head: Pfn, pfn: Pfn): boolean {
+    const bits = this.thpStored.get(head);
+    if (bits === undefined) return true;
+    const i = pfn - head;
+    return (bits[i >>> 5]! & (1 << (i & 31))) !== 0;
+  }
+
+  /** A new THP folio at `head`, with a store at `storedPfn` (or none: -1). */
+  newThp(head: Pfn, storedPfn: Pfn): void {
+    this.thp.set(head, PMD_PAGES);
+    this.thpStored.set(head, new Uint32Array(PMD_PAGES / 32));
+    if (storedPfn >= 0) this.markStored(storedPfn);
+  }
+
   /** A PMD mapping of the THP at `head` goes away. */
   putThpPmd(mm: MmId, head: Pfn): void {
     const m = (this.thp.get(head) ?? PMD_PAGES) - PMD_PAGES;
     if (m <= 0) {
-      this.thp.delete(head);
+      this.dropThp(head);
       this.free(mm, head, 9);
     } else this.thp.set(head, m);
+  }
+
+  private dropThp(head: Pfn): void {
+    this.thp.delete(head);
+    this.thpStored.delete(head);
+    this.thpSplit.delete(head);
   }
 
   /** Frees a page or folio and uncharges whoever was charged for it (mem_cgroup_uncharge). */

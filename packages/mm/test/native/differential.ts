@@ -62,10 +62,12 @@ for (let n = 0; n < sequences; n++) {
   const zeroPfn = allocator.allocPages(0, 0);
   const hugeZeroPfn = allocator.allocPages(0, 9);
   const mm = new AddressSpace({ id: 1, allocator, pageTables: createPageTable, zeroPfn, hugeZeroPfn });
-  const args: string[] = [];
+  // A fork before anything else gives the child's baseline offset: a child does not copy
+  // the tables of the probe's own file mappings (no anon_vma), so its deltas start elsewhere.
+  const args: string[] = ['fork'];
   const expected: [number, number][] = [];
   const ops: string[] = [];
-  for (let k = 0; k < 12; k++) {
+  for (let k = 0; k < 16; k++) {
     const [v, p] = randomRange();
     const choice = rng.int(0, 9);
     let argv: string[];
@@ -96,6 +98,16 @@ for (let n = 0; n < sequences; n++) {
           if (!isKmodelError(e)) throw e;
         }
       } else if (choice === 8) {
+        if (rng.int(0, 3) === 0) {
+          // fork: the child reports its own status (then exits); compare it too.
+          const child = mm.fork(2);
+          const cs = child.status();
+          child.exit();
+          args.push('fork');
+          ops.push('fork');
+          expected.push([cs.VmPTE, cs.RssAnon]);
+          continue;
+        }
         argv = ['u', hex(v), size(p)];
         mm.munmap(v, p);
       } else {
@@ -116,7 +128,9 @@ for (let n = 0; n < sequences; n++) {
     expected.push([st.VmPTE, st.RssAnon]);
   }
   const out = execFileSync(probeBin, args, { encoding: 'utf8' });
-  const got = [...out.matchAll(/^s\d+\s+VmPTE ([+-]\d+) kB RssAnon ([+-]\d+) kB$/gm)].map((m) => [Number(m[1]), Number(m[2])]);
+  const lines = [...out.matchAll(/^(s\d+|child)\s+VmPTE ([+-]\d+) kB RssAnon ([+-]\d+) kB$/gm)];
+  const base = lines.shift()!;
+  const got = lines.map((m) => (m[1] === 'child' ? [Number(m[2]) - Number(base[2]), Number(m[3]) - Number(base[3])] : [Number(m[2]), Number(m[3])]));
   for (let i = 0; i < expected.length; i++) {
     steps++;
     const [e, g] = [expected[i]!, got[i]];
