@@ -211,8 +211,6 @@ export class ReclaimDriver implements ReclaimMachine {
     const pt = mm.pageTable;
     const present = pt.presentCount(blk, 1);
     if (present < 0 || (present > 0 && !options.allowZeroPages)) return false;
-    // Entries the address space examines while re-validating a non-empty table under the lock.
-    const scannedBefore = present > 0 ? mm.counters()['pt_reclaim.entries_scanned']! : 0;
     const holdBefore = mm.mmapLock.writeHoldNs;
     this.inFree++;
     let ok: boolean;
@@ -222,7 +220,9 @@ export class ReclaimDriver implements ReclaimMachine {
       this.inFree--;
     }
     const o = this.own;
-    if (present > 0) o.add(this.sScanned, mm.counters()['pt_reclaim.entries_scanned']! - scannedBefore);
+    // The address space re-checks a non-empty table entry by entry under the lock: all 512 when
+    // it frees it, else up to the first entry that blocks (the table is then unchanged).
+    if (present > 0) o.add(this.sScanned, ok ? PAGES_PER_PMD : firstBlocking(mm, blk, this.zeroPfn) + 1);
     o.add(this.sHold, mm.mmapLock.writeHoldNs - holdBefore);
     if (!ok) return false;
     o.add(this.sPte);
@@ -358,6 +358,16 @@ export class ReclaimDriver implements ReclaimMachine {
     }
     for (const p of this.policies) p.afterZap?.(mm, startVpn, endVpn, cause, this);
   }
+}
+
+/** Index of the first entry of the PTE table at `blk` that is neither none nor the zero page (511 if none blocks). */
+function firstBlocking(mm: ReclaimMm, blk: Vpn, zeroPfn: Pfn): number {
+  const pt = mm.pageTable;
+  for (let i = 0; i < PAGES_PER_PMD; i++) {
+    const pfn = pt.entryPfn(blk + i, 1);
+    if (pfn === -1 ? pt.entryFlags(blk + i, 1) !== 0 : pfn !== zeroPfn) return i;
+  }
+  return PAGES_PER_PMD - 1;
 }
 
 /** Calls `fn` with each member of `set` (block numbers of `span` pages) inside [startVpn, endVpn), looping over the smaller of the two. */

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { REPORT_METRICS, ReclaimDriver, trackChargesInPlace } from '@kmodel/reclaim';
+import type { ChargeKind, Charger, MmId } from '@kmodel/core';
+import { TABLE_SPAN as T, TestMachine } from './support/machine.js';
+
+describe('ReclaimDriver.freePteTable', () => {
+  it('refuses a table with a live entry and counts the entries its re-check read, as the address space does', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const mm = m.spawn();
+    const base = mm.mmap({ pages: T, align: T });
+    expect(mm.touch(base, 3, 1, false)).toBe(0);
+    expect(mm.touch(base + 3, 1, 1, true)).toBe(0);
+    const before = mm.counters()['pt_reclaim.entries_scanned']!;
+    expect(m.driver.freePteTable(mm, base + 7, { allowZeroPages: true, lock: 'write' })).toBe(false);
+    expect(mm.counters()['pt_reclaim.entries_scanned']! - before).toBe(4);
+    const r = m.driver.report();
+    expect(r['pt_reclaim.entries_scanned']).toBe(4);
+    expect(r['mmap_lock.write_hold_ns']).toBe(4 * 2);
+    expect(r['pt_reclaim.pte_tables_freed']).toBe(0);
+    expect(mm.pageTable.entryPfn(base + 3, 1)).toBeGreaterThan(0);
+  });
+
+  it('frees an empty table without reading it, and a zero table without allowZeroPages never', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const mm = m.spawn();
+    const base = mm.mmap({ pages: 2 * T, align: T });
+    expect(mm.touch(base, 2 * T, T, false)).toBe(0);
+    mm.madvise(base, 1, 'dontneed');
+    expect(m.driver.freePteTable(mm, base + T, { allowZeroPages: false })).toBe(false);
+    expect(m.driver.freePteTable(mm, base, { allowZeroPages: false, lock: 'none' })).toBe(true);
+    expect(m.driver.freePteTable(mm, base, { allowZeroPages: false })).toBe(false); // gone already
+    const r = m.driver.report();
+    expect(r['pt_reclaim.entries_scanned']).toBe(0);
+    expect(r['pt_reclaim.pte_tables_freed']).toBe(1);
+    expect(r['mmap_lock.write_hold_ns']).toBe(0);
+  });
+});
+
+describe('ReclaimDriver bookkeeping', () => {
+  it('reports every metric, and its machine counters never repeat what the address spaces count', () => {
+    const m = new TestMachine({ policy: 'reclaim-path' });
+    const mm = m.spawn();
+    const base = mm.mmap({ pages: 4 * T, align: T });
+    expect(mm.touch(base, 4 * T, 1, false)).toBe(0);
+    m.driver.reclaim(null, 1 << 20);
+    const r = m.driver.report();
+    for (const k of REPORT_METRICS) expect(typeof r[k]).toBe('number');
+    expect(mm.counters()['pt_reclaim.pte_tables_freed']).toBe(4);
+    const c = m.driver.counters();
+    expect(c['pt_reclaim.pte_tables_freed']).toBeUndefined();
+    expect(c['pt_reclaim.bytes_freed']).toBe(0);
+    expect(c['mmap_lock.write_hold_ns']).toBeUndefined();
+    // The machine's total = the address space's + the driver's: what the report says.
+    expect(mm.counters()['pt_reclaim.bytes_freed']! + c['pt_reclaim.bytes_freed']!).toBe(r['pt_reclaim.bytes_freed']);
+    expect(mm.counters()['mmap_lock.write_hold_ns']).toBe(r['mmap_lock.write_hold_ns']);
+  });
+
+  it('records background holds without advancing the clock, and direct-reclaim holds by advancing it', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const mm = m.spawn();
+    const t0 = m.clock.now;
+    m.driver.holdMmapWrite(mm, 1000, true);
+    expect(m.clock.now).toBe(t0);
+    m.driver.holdMmapWrite(mm, 500, false);
+    expect(m.clock.now).toBe(t0 + 500);
+    expect(mm.mmapLock.writeHoldNs).toBe(1500);
+    expect(m.driver.report()['mmap_lock.write_hold_ns']).toBe(1500);
+  });
+
+  it('charges scans and walkers to the clock', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const t0 = m.clock.now;
+    m.driver.chargeScan(100);
+    m.driver.chargeWalkers(10);
+    expect(m.clock.now - t0).toBe(100 * 2 + 10 * 15);
+    expect(m.driver.report()).toMatchObject({ 'pt_reclaim.entries_scanned': 100, 'pt_reclaim.scan_ns': 200, 'pt_reclaim.walker_ns': 150 });
+  });
+
+  it('refuses a PMD table that still holds entries', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const mm = m.spawn();
+    const base = mm.mmap({ pages: T, align: T });
+    expect(mm.touch(base, 1, 1, false)).toBe(0);
+    expect(m.driver.freePmdTable(mm, base)).toBe(false);
+    expect(mm.status().nr_pmds).toBe(1);
+  });
+
+  it('learns the charging task from a charger it wraps in place', () => {
+    const seen: [MmId | null, ChargeKind | null][] = [];
+    let ctx: ReturnType<typeof trackChargesInPlace> | null = null;
+    const inner: Charger = {
+      charge: () => {
+        seen.push([ctx!.mm, ctx!.kind]); // what reclaim would see in the middle of the charge
+        return true;
+      },
+      uncharge: () => {},
+    };
+    ctx = trackChargesInPlace(inner);
+    expect(trackChargesInPlace(inner)).toBe(ctx);
+    expect(inner.charge(7, 'pagetables', 4096)).toBe(true);
+    expect(seen).toEqual([[7, 'pagetables']]);
+    expect([ctx.mm, ctx.kind]).toEqual([null, null]);
+  });
+
+  it('wraps the cgroup hierarchy of a context without a charge tracker', () => {
+    const m = new TestMachine({ policy: 'none' });
+    const d = new ReclaimDriver({ clock: m.clock, mms: m.mms, pteRef: m.pteRef, memcg: m.memcg }, []);
+    expect(d.name).toBe('none');
+    expect(d.profile.ptReclaimOnDontneed).toBe(false);
+    const mm = m.spawn();
+    // Outside a charge every address space may be reclaimed from.
+    expect(d.mayReclaimFrom(mm)).toBe(true);
+    expect(d.mayFree(mm, 0, 1)).toBe(true);
+  });
+});
