@@ -19,6 +19,7 @@ describe('kmodel --help and usage errors', () => {
     expect(subs.map((s) => s.code)).toEqual([0, 0, 0, 0, 0]);
     expect(subs[0]!.stdout).toContain('--html <file>');
     expect(subs[1]!.stdout).toContain('--policy <list>');
+    expect(subs[1]!.stdout).toContain('  zero-scan: ');
     expect(subs[2]!.stdout).toContain('--memory-max <size>');
     expect(subs[3]!.stdout).toContain('--scenario <file>');
     expect(subs[4]!.stdout).toContain('--profile <name>');

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseAddress, parseSize } from '@kmodel/core';
+import { POLICIES } from '@kmodel/reclaim';
 import { KERNEL_PROFILES, type KernelProfile } from '../scenario/profiles.js';
 import { VERSION } from '../version.js';
 import { badInput, classifyError, ExitCode, type CliIo } from './io.js';
@@ -29,6 +30,16 @@ function sizeOption(value: string): number {
 function profileOption(value: string): string {
   if (!(KERNEL_PROFILES as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown profile "${value}"; expected one of ${KERNEL_PROFILES.join(', ')}`);
   return value;
+}
+
+/** The policies `--policy` accepts, one line each. */
+function policyHelp(): string {
+  const lines = [
+    ['kernel', "the machine's kernel profile alone (linux-6.18: PT_RECLAIM at MADV_DONTNEED)"],
+    ...Object.entries(POLICIES).map(([name, p]) => [name, p.summary]),
+    ['direct-map, per-page, freetype', 'how unmapped-guest memory leaves the direct map'],
+  ];
+  return `\nPolicies (combine reclaim policies with +, e.g. mainline+reclaim-path):\n${lines.map(([n, d]) => `  ${n}: ${d}`).join('\n')}\n`;
 }
 
 function readText(path: string, what: string): string {
@@ -100,7 +111,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       .command('compare')
       .description('run a scenario with the same workload and seed under each policy, side by side')
       .argument('<scenario>', 'scenario file (YAML or JSON)')
-      .requiredOption('--policy <list>', 'comma-separated policies, e.g. none,mainline,reclaim-path'),
+      .requiredOption('--policy <list>', 'comma-separated policies, e.g. none,mainline,reclaim-path')
+      .addHelpText('after', policyHelp),
   ).action(async (file: string, opts: OutputOptions & { policy: string }) => {
     const policies = opts.policy.split(',').map((p) => p.trim()).filter((p) => p !== '');
     if (policies.length === 0) badInput('--policy needs at least one policy name');
