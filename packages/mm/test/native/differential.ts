@@ -3,7 +3,9 @@
  * and, through `probe.c`, in a real process; VmPTE and RssAnon must agree after every step.
  * Linux x86-64 with gcc only (the kernel must be the one the model claims to be).
  *
- *   npx tsx packages/mm/test/native/differential.ts [sequences=40] [seed=1]
+ *   npx tsx packages/mm/test/native/differential.ts [sequences=40] [seed=1] [window=gib|p4d]
+ *
+ * The 16 MiB window straddles a 1 GiB boundary (`gib`) or a 512 GiB one (`p4d`).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,8 @@ execFileSync('gcc', ['-O2', '-o', probeBin, probeSrc]);
 
 const sequences = Number(process.argv[2] ?? 40);
 const rng = new Rng(Number(process.argv[3] ?? 1));
-const WINDOW = 0x100000000 + 512 * 512 - 2048; // 8 MiB below a 1 GiB boundary (vpn)
+// 8 MiB below a 1 GiB boundary, or below a 512 GiB boundary (vpn).
+const WINDOW = process.argv[4] === 'p4d' ? 3 * 512 ** 3 - 2048 : 0x100000000 + 512 * 512 - 2048;
 const SPAN = 4096; // 16 MiB
 
 class Pages {
