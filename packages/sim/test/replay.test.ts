@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { parseTrace, replayTrace, statusRecords, formatReplay, type OomKillRecord } from '@kmodel/sim';
+
+const trace = parseTrace(
+  [
+    '{"op":"status","label":"start"}',
+    '{"op":"mmap","region":"heap","addr":"0x100000000000","size":"4GiB"}',
+    '{"op":"touch","region":"heap","stride":"2MiB","access":"write"}',
+    '{"op":"status","label":"written"}',
+    '{"op":"madvise","region":"heap","advice":"dontneed"}',
+    '{"op":"status","label":"dontneed"}',
+    '{"op":"touch","region":"heap","stride":"2MiB","access":"read"}',
+    '{"op":"status","label":"read"}',
+  ].join('\n'),
+  'replay.jsonl',
+);
+
+describe('replayTrace', () => {
+  it('linux-6.18 frees the PTE tables a whole-range DONTNEED empties; linux-6.13 does not', () => {
+    const v618 = statusRecords(replayTrace(trace));
+    const v613 = statusRecords(replayTrace(trace, { profile: 'linux-6.13' }));
+    // 2048 PTE tables + 4 PMD tables + 1 PUD table; 2048 written pages.
+    expect(v618.map((r) => [r.label, r.VmPTE, r.RssAnon])).toEqual([['start', 0, 0], ['written', 8212, 8192], ['dontneed', 20, 0], ['read', 8212, 0]]);
+    expect(v613.map((r) => [r.label, r.VmPTE, r.RssAnon])).toEqual([['start', 0, 0], ['written', 8212, 8192], ['dontneed', 8212, 0], ['read', 8212, 0]]);
+    expect(v618[1]).toMatchObject({ nr_ptes: 2048, nr_pmds: 4, nr_puds: 1, pgtables_bytes: 8212 * 1024, PageTables: 8216 });
+    // After the reads every table holds one zero-page entry: neither empty nor zero-only.
+    expect(v618[3]!['reclaimable_pt_bytes']).toBe(0);
+    expect(v613[2]!['reclaimable_pt_bytes']).toBe(2048 * 4096); // empty after DONTNEED
+  });
+
+  it('in a v2 cgroup: records carry memory.* fields and an OOM kill ends the replay', () => {
+    const recs = replayTrace(trace, { memoryMax: 4 * 2 ** 20 });
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toMatchObject({ label: 'start', 'memory.current': 4096, 'memory.max': 4 * 2 ** 20, 'memory.events.oom_kill': 0 });
+    const kill = recs[1] as OomKillRecord;
+    expect(kill).toMatchObject({ event: 'oom_kill', after: 'start', cgroup: '/kmodel-replay' });
+    // Each 2 MiB write costs a page and a PTE table: the 4 MiB limit holds about 500 of each.
+    expect(kill.rss_pages).toBeGreaterThan(480);
+    expect(kill.VmRSS).toBe(kill.rss_pages * 4);
+    expect(kill.VmRSS + kill.VmPTE + 4).toBeLessThanOrEqual(4096);
+    expect(formatReplay(recs)).toMatch(/OOM kill after "start" in \/kmodel-replay: VmRSS \d+ kB, VmPTE \d+ kB/);
+  });
+
+  it('in a v1 cgroup: page tables count in memory.kmem.usage_in_bytes', () => {
+    const recs = statusRecords(replayTrace(trace, { cgroupV1Limit: 2 ** 30 }));
+    expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': (8212 + 4 + 8192) * 1024, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });
+  });
+});
