@@ -50,7 +50,7 @@ class MmState {
 }
 
 /**
- * Runs one or more {@link ReclaimPolicy} modules against a machine and keeps their books: every
+ * Runs one or more `ReclaimPolicy` modules against a machine and keeps their books: every
  * table free goes through {@link ReclaimDriver.freePteTable} / {@link ReclaimDriver.freePmdTable}
  * (counted per level, bytes, lock hold, TLB flushes, refault tracking), software scans through
  * {@link ReclaimDriver.chargeScan}, and reclaim entered from a charge leaves the tables of the
