@@ -21,7 +21,9 @@ export const PTE_REF_IMMEDIATE_DEFAULTS: PteRefImmediateParams = { chargeWalkers
  * into pte_offset_map{_lock}), and the walker that drops the last mapping frees the table at
  * once, whatever the span of the zap and without mmap_lock for write. The cost that got it
  * rejected is modelled as `pte_ref_walker_overhead` per walker: every fault and every PTE table
- * a zap walks (counted when the policy runs: at each zap and each tick).
+ * a zap walks (counted when the policy runs: at each zap and each tick). In this model only
+ * zaps clear entries (MADV_DONTNEED, munmap, exit), so the end of each zap is the moment a
+ * mapped count can reach 0; the last walker's pte_put frees the table there.
  */
 export function pteRefImmediatePolicy(params: PteRefImmediateParams = PTE_REF_IMMEDIATE_DEFAULTS): ReclaimPolicy {
   const lastPgfault = new Map<MmId, number>();

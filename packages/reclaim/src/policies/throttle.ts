@@ -1,4 +1,4 @@
-import type { Level, MetricSnapshot, ReclaimMachine, ReclaimMm, ReclaimPolicy, Vpn } from '@kmodel/core';
+import type { Level, MetricSnapshot, MmId, ReclaimMachine, ReclaimMm, ReclaimPolicy, Vpn } from '@kmodel/core';
 import { mmLooksSuspicious } from '../suspicion.js';
 
 /** Parameters of {@link throttlePolicy}. */
@@ -63,7 +63,9 @@ export class TableBudget {
  * pte_alloc_one / pmd_alloc_one. A throttled allocation is delayed on the simulated clock or refused.
  */
 export function throttlePolicy(params: ThrottleParams = THROTTLE_DEFAULTS): ReclaimPolicy {
-  const budgets = new Map<string, TableBudget>();
+  // The budget of each address space, resolved once (shared by the cgroup with scope `cgroup`).
+  const byMm = new Map<MmId, TableBudget>();
+  const byCgroup = new Map<string, TableBudget>();
   let delayed = 0;
   let delayNs = 0;
   let refused = 0;
@@ -71,10 +73,16 @@ export function throttlePolicy(params: ThrottleParams = THROTTLE_DEFAULTS): Recl
     name: 'throttle',
     beforeTableAlloc(mm: ReclaimMm, _vpn: Vpn, _level: Level, machine: ReclaimMachine) {
       if (!mmLooksSuspicious(mm, params.ratio, params.minPgtablesBytes)) return;
-      const key = params.scope === 'cgroup' && machine.memcg ? `cg:${machine.memcg.cgroupOf(mm.id)}` : `mm:${mm.id}`;
       const now = machine.clock.now;
-      let b = budgets.get(key);
-      if (b === undefined) budgets.set(key, (b = new TableBudget(params.ratePerSec, params.burst, now)));
+      let b = byMm.get(mm.id);
+      if (b === undefined) {
+        if (params.scope === 'cgroup' && machine.memcg) {
+          const cg = machine.memcg.cgroupOf(mm.id);
+          b = byCgroup.get(cg);
+          if (b === undefined) byCgroup.set(cg, (b = new TableBudget(params.ratePerSec, params.burst, now)));
+        } else b = new TableBudget(params.ratePerSec, params.burst, now);
+        byMm.set(mm.id, b);
+      }
       if (params.mode === 'refuse') {
         if (b.available(now)) {
           b.take(now);
