@@ -100,6 +100,13 @@ export class WalkResult {
   memRefs = 0;
   /** Accessed / dirty flags the walk set (locked writes to entries). */
   adWrites = 0;
+  /**
+   * The tables the walk went through: `path[l]` is the table at level `l` it entered below
+   * where it started (the paging-structure caches are filled from it); -1 above that.
+   */
+  readonly path = new Int32Array(6).fill(-1);
+  /** `pathRights[l]`: combined R/W and U/S (bits 1, 2) and XD (bit 3) of the entries above `path[l]`. */
+  readonly pathRights = new Uint8Array(6);
 }
 
 
@@ -113,6 +120,25 @@ export class WalkResult {
  * `vpn` must be canonical (the caller checks; the byte-address form {@link translate} does).
  */
 export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode: Readonly<PagingMode>, out: WalkResult, setAD = true): WalkResult {
+  return hardwareWalkFrom(pt, vpn, access, mode, out, setAD, pt.top, pt.levels, 0x6);
+}
+
+/**
+ * The walk from table `start` at level `level` down, with `rights` (R/W, U/S in bits 1, 2;
+ * XD in bit 3) combined from the entries above it: what the MMU does after a hit in a
+ * paging-structure cache (SDM §4.10.3.2). `memRefs` counts only the entries read from here.
+ */
+export function hardwareWalkFrom(
+  pt: X86PageTable,
+  vpn: number,
+  access: number,
+  mode: Readonly<PagingMode>,
+  out: WalkResult,
+  setAD: boolean,
+  start: number,
+  level: number,
+  rights: number,
+): WalkResult {
   // Numeric literals stand for the entry / slab constants on this path (named in comments):
   // imported and module-level bindings cost a check per use in optimised code.
   const slab = pt.slab;
@@ -126,10 +152,12 @@ export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode
   // XD (bit 63) without EFER.NXE (SDM §4.5.4).
   const maxPa = mode.maxPhysAddr;
   const rsvdHi = ((maxPa >= 52 ? 0 : 0xfffff & ~((1 << (maxPa - 32)) - 1)) | (mode.nxe ? 0 : 0x80000000)) >>> 0;
-  let t = pt.top;
-  let l: number = pt.levels;
-  let rwus = 0x6; // RW | US, AND-ed over the levels
-  let nx = 0;
+  const path = out.path;
+  const pathRights = out.pathRights;
+  let t = start;
+  let l: number = level;
+  let rwus = rights & 0x6; // RW | US, AND-ed over the levels
+  let nx = (rights >>> 3) & 1;
   let ad = 0;
   let lo = 0;
   let hi = 0;
@@ -163,8 +191,11 @@ export function hardwareWalk(pt: X86PageTable, vpn: number, access: number, mode
       ad++;
     }
     t = dense ? w[o + 1024 + i] : w[q + 2];
+    path[l - 1] = t;
+    pathRights[l - 1] = rwus | (nx << 3);
   }
-  const refs = pt.levels - l + 1;
+  const refs = level - l + 1;
+  for (let k = l - 1; k >= 1; k--) path[k] = -1;
   out.memRefs = refs;
   out.level = l;
   out.pfn = -1;

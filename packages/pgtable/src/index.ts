@@ -55,6 +55,7 @@ export {
   WalkResult,
   checkPagingMode,
   hardwareWalk,
+  hardwareWalkFrom,
   translate,
 } from './hw-walk.js';
 export type { PagingMode, Translation } from './hw-walk.js';

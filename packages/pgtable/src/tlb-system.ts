@@ -5,7 +5,7 @@
  * (flush_tlb_multi / native_flush_tlb_multi); flush_tlb_kernel_range reaches every CPU.
  */
 import { Counters, METRICS, fail, show } from '@kmodel/core';
-import type { TlbFlusher, Vpn } from '@kmodel/core';
+import type { Level, TlbFlusher, Vpn } from '@kmodel/core';
 import { PgtableErrorCode as E } from './errors.js';
 import {
   ACCESS_FETCH,
@@ -20,6 +20,7 @@ import {
   WalkResult,
   checkPagingMode,
   hardwareWalk,
+  hardwareWalkFrom,
 } from './hw-walk.js';
 import type { PagingMode } from './hw-walk.js';
 import type { X86PageTable } from './page-table.js';
@@ -50,12 +51,18 @@ export interface TlbSystemOptions {
 
 /** A TLB hit that a fresh walk contradicts. */
 export interface StaleHit {
+  /**
+   * `'tlb'`: a TLB entry gave a frame the tables no longer give. `'pwc'`: a paging-structure
+   * cache entry pointed to a table that is no longer in the tree there (freed, or replaced,
+   * without a flush); then the PFNs are those of the tables.
+   */
+  kind: 'tlb' | 'pwc';
   cpu: number;
   pcid: number;
   vpn: Vpn;
-  /** Frame the TLB gave. */
+  /** Frame the TLB gave (for `'pwc'`: the PFN of the cached table). */
   cachedPfn: number;
-  /** Frame the tables give now, or -1 when the walk faults. */
+  /** Frame the tables give now, or -1 when the walk faults (for `'pwc'`: the table there now, or -1). */
   walkPfn: number;
 }
 
@@ -175,7 +182,23 @@ export class TlbSystem implements TlbFlusher {
     }
     this.counters.add(this.sMisses);
     pt.checkVpn(vpn);
-    const r = hardwareWalk(pt, vpn, access, this.mode, this.lastWalk);
+    // A paging-structure-cache hit lets the walk start below the top (SDM §4.10.3.2).
+    let start = pt.levels;
+    const cached = tlb.pwcEnabled ? tlb.pscLookup(vpn, pt.levels) : 0;
+    let r: WalkResult;
+    if (cached > 0 && this.pscEntryValid(cpu, pt, vpn, cached - 1)) {
+      start = cached - 1;
+      r = hardwareWalkFrom(pt, vpn, access, this.mode, this.lastWalk, true, tlb.pscHitTable, start, tlb.pscHitRights);
+    } else r = hardwareWalk(pt, vpn, access, this.mode, this.lastWalk);
+    if (tlb.pwcEnabled) {
+      // Cache the table pointers the walk read (entries at levels start .. 2).
+      const path = r.path;
+      for (let l = Math.min(start, pt.levels); l >= 2; l--) {
+        const t = path[l - 1];
+        if (t < 0) break;
+        tlb.pscFill(vpn, l, t, pt.slab.pfn[t], r.pathRights[l - 1]);
+      }
+    }
     if (!r.ok) {
       // A fault invalidates the TLB entries for the address (SDM §4.10.4.2).
       tlb.invalidatePage(vpn, tlb.pcid, false);
@@ -199,6 +222,33 @@ export class TlbSystem implements TlbFlusher {
     return this.cpus[cpu].peek(vpn, pcid);
   }
 
+  /**
+   * Whether the table a paging-structure-cache entry gives (`tlb.pscHit*`) is still the live
+   * table at `level` for `vpn`. A cheap check always (the id is live, at that level, at that
+   * PFN); with the shadow check, also that the tree reaches it. A stale entry counts as
+   * `tlb.stale_hazards` (the CPU would walk a freed or foreign table), is dropped with the
+   * rest of the PCID's walk caches, and the walk starts from the top.
+   */
+  private pscEntryValid(cpu: number, pt: X86PageTable, vpn: number, level: number): boolean {
+    const tlb = this.cpus[cpu];
+    const t = tlb.pscHitTable;
+    const slab = pt.slab;
+    let ok = slab.form[t] !== 0 && slab.level[t] === level && slab.pfn[t] === tlb.pscHitPfn;
+    let now = -1;
+    if (!ok || this.shadowCheck) {
+      const live = pt.tableAt(vpn, level as Level);
+      now = live < 0 ? -1 : slab.pfn[live];
+      ok = ok && live === t;
+    }
+    if (ok) return true;
+    this.counters.add(this.sStale);
+    const hit: StaleHit = { kind: 'pwc', cpu, pcid: tlb.pcid, vpn, cachedPfn: tlb.pscHitPfn, walkPfn: now };
+    if (this.staleHits.length < 1000) this.staleHits.push(hit);
+    this.onStale?.(hit);
+    tlb.pscInvalidate(tlb.pcid);
+    return false;
+  }
+
   private checkHit(cpu: number, pt: X86PageTable, vpn: number, pfn: number): void {
     const tlb = this.cpus[cpu];
     const r = hardwareWalk(pt, vpn, 0, PERMISSIVE, this.shadow, false);
@@ -211,7 +261,7 @@ export class TlbSystem implements TlbFlusher {
       (!(cached & RIGHT_NX) && r.rights & RIGHT_NX);
     if (!stale) return;
     this.counters.add(this.sStale);
-    const hit: StaleHit = { cpu, pcid: tlb.pcid, vpn, cachedPfn: pfn, walkPfn: r.ok ? r.pfn : -1 };
+    const hit: StaleHit = { kind: 'tlb', cpu, pcid: tlb.pcid, vpn, cachedPfn: pfn, walkPfn: r.ok ? r.pfn : -1 };
     if (this.staleHits.length < 1000) this.staleHits.push(hit);
     this.onStale?.(hit);
   }
@@ -344,7 +394,7 @@ export class TlbSystem implements TlbFlusher {
         if (!pt) return;
         const r = hardwareWalk(pt, vpn, 0, PERMISSIVE, this.shadow, false);
         const bad = !r.ok || r.pfn !== pfn || (rights & RIGHT_W && !(r.rights & RIGHT_W)) || (rights & RIGHT_U && !(r.rights & RIGHT_U));
-        if (bad) out.push({ cpu: c, pcid, vpn, cachedPfn: pfn, walkPfn: r.ok ? r.pfn : -1 });
+        if (bad) out.push({ kind: 'tlb', cpu: c, pcid, vpn, cachedPfn: pfn, walkPfn: r.ok ? r.pfn : -1 });
       });
     }
     return out;

@@ -9,6 +9,7 @@
  */
 import { fail, show } from '@kmodel/core';
 import { PgtableErrorCode as E } from './errors.js';
+import { tableIndex } from './entry.js';
 import { RIGHT_G } from './hw-walk.js';
 
 /** Size and associativity of one page size's TLB. `entries / ways` must be a power of two. */
@@ -17,7 +18,7 @@ export interface TlbGeometry {
   ways: number;
 }
 
-/** Geometry per page size. */
+/** Geometry per page size, and of the paging-structure caches. */
 export interface TlbConfig {
   /** 4 KiB pages. */
   pte: TlbGeometry;
@@ -25,6 +26,12 @@ export interface TlbConfig {
   pmd: TlbGeometry;
   /** 1 GiB pages. */
   pud: TlbGeometry;
+  /**
+   * Paging-structure caches (SDM §4.10.3; AMD's page-walk cache): this geometry for each of
+   * the PDE, PDPTE, PML4E (and PML5E) caches. `entries: 0` turns them off: every miss walks
+   * from the top. Default 32 entries, 4-way per level.
+   */
+  pwc?: TlbGeometry;
 }
 
 /**
@@ -35,6 +42,7 @@ export const DEFAULT_TLB_CONFIG: Readonly<TlbConfig> = Object.freeze({
   pte: { entries: 1536, ways: 12 },
   pmd: { entries: 32, ways: 4 },
   pud: { entries: 16, ways: 4 },
+  pwc: { entries: 32, ways: 4 },
 });
 
 /** INVPCID types (SDM Vol. 2 INVPCID; arch/x86/include/asm/invpcid.h). */
@@ -80,6 +88,43 @@ class TlbArray {
 }
 
 /**
+ * One paging-structure cache: entries at one level (2 = PDE, 3 = PDPTE, 4 = PML4E, 5 = PML5E)
+ * that point to a table, tagged by the span they map and the PCID, holding the table they
+ * point to and the rights combined down to them. Never global (SDM §4.10.3.1).
+ */
+class PscArray {
+  readonly sets: number;
+  readonly ways: number;
+  readonly setMask: number;
+  readonly tag: Float64Array;
+  readonly pcid: Uint16Array;
+  readonly table: Int32Array;
+  readonly tablePfn: Float64Array;
+  readonly rights: Uint8Array;
+  readonly stamp: Uint32Array;
+  valid = 0;
+
+  constructor(g: TlbGeometry) {
+    const n = g.entries;
+    const sets = n === 0 ? 1 : n / g.ways;
+    if (!(n === 0 || (Number.isInteger(g.ways) && g.ways >= 1 && Number.isInteger(sets) && (sets & (sets - 1)) === 0)))
+      fail(E.BadTlbParam, `paging-structure cache geometry ${show(g)}: entries / ways must be a power of two`, { value: g });
+    this.sets = sets;
+    this.ways = n === 0 ? 0 : g.ways;
+    this.setMask = sets - 1;
+    this.tag = new Float64Array(n).fill(-1);
+    this.pcid = new Uint16Array(n);
+    this.table = new Int32Array(n);
+    this.tablePfn = new Float64Array(n);
+    this.rights = new Uint8Array(n);
+    this.stamp = new Uint32Array(n);
+  }
+}
+
+/** Pages mapped by one entry at level l. */
+const ENTRY_SPAN = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4];
+
+/**
  * The TLB of one CPU. `lookup` / `fill` are the hot path; the invalidation methods are the
  * instructions. The current PCID is the one the last CR3 write loaded.
  */
@@ -94,8 +139,16 @@ export class Tlb {
   /** CR4.PCIDE: with it off, every CR3 write flushes all non-global entries. */
   readonly pcide: boolean;
   private clock = 1;
-  /** Non-global entries held per PCID (so a flush can skip a CPU that holds none). */
+  /** Non-global TLB and walk-cache entries held per PCID (so a flush can skip a CPU that holds none). */
   private readonly perPcid = new Uint32Array(MAX_PCID + 1);
+  /** Paging-structure caches by entry level (2..5); index 0 and 1 unused. */
+  private readonly psc: PscArray[];
+  /** Whether the paging-structure caches are on. */
+  readonly pwcEnabled: boolean;
+  /** Set by {@link pscLookup}: the table the hit entry points to, its PFN, and the combined rights. */
+  pscHitTable = -1;
+  pscHitPfn = -1;
+  pscHitRights = 0;
   /** Level of the last hit (1..3), pfn of its page, rights: set by {@link lookup}. */
   hitLevel = 0;
   hitPfn = -1;
@@ -107,6 +160,9 @@ export class Tlb {
     this.a2 = new TlbArray(config.pmd, '2 MiB');
     this.a3 = new TlbArray(config.pud, '1 GiB');
     this.arrays = [this.a1, this.a1, this.a2, this.a3];
+    const pwc = config.pwc ?? { entries: 0, ways: 1 };
+    this.psc = [0, 1, 2, 3, 4, 5].map(() => new PscArray(pwc));
+    this.pwcEnabled = pwc.entries > 0;
     this.pcide = pcide;
   }
 
@@ -199,6 +255,89 @@ export class Tlb {
     a.stamp[victim] = this.clock++;
   }
 
+  /**
+   * Looks `vpn` up in the paging-structure caches of the current PCID, deepest first (a PDE
+   * hit leaves only the PTE to read). Returns the level of the cached entry (2..`levels`), with
+   * `pscHitTable` / `pscHitPfn` / `pscHitRights` set, or 0 on a miss.
+   */
+  pscLookup(vpn: number, levels: number): number {
+    const lo = vpn >>> 0;
+    const hi = (vpn - lo) / 4294967296;
+    const cur = this.pcid;
+    for (let l = 2; l <= levels; l++) {
+      const a = this.psc[l];
+      if (a.valid === 0) continue;
+      const tag = vpn - (vpn % ENTRY_SPAN[l]);
+      for (let k = (tableIndex(lo, hi, l) & a.setMask) * a.ways, e = k + a.ways; k < e; k++) {
+        if (a.tag[k] === tag && a.pcid[k] === cur) {
+          a.stamp[k] = this.clock++;
+          this.pscHitTable = a.table[k];
+          this.pscHitPfn = a.tablePfn[k];
+          this.pscHitRights = a.rights[k];
+          return l;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** Caches the level-`level` entry for `vpn` (current PCID): it points to `table` (at `tablePfn`) with combined `rights`. */
+  pscFill(vpn: number, level: number, table: number, tablePfn: number, rights: number): void {
+    const a = this.psc[level];
+    if (a.ways === 0) return;
+    const lo = vpn >>> 0;
+    const tag = vpn - (vpn % ENTRY_SPAN[level]);
+    const base = (tableIndex(lo, (vpn - lo) / 4294967296, level) & a.setMask) * a.ways;
+    const cur = this.pcid;
+    let victim = base;
+    let oldest = 0xffffffff;
+    for (let k = base, e = base + a.ways; k < e; k++) {
+      if (a.tag[k] === tag && a.pcid[k] === cur) {
+        victim = k;
+        break;
+      }
+      if (a.tag[k] === -1) {
+        victim = k;
+        oldest = 0;
+      } else if (oldest !== 0 && a.stamp[k] < oldest) {
+        oldest = a.stamp[k];
+        victim = k;
+      }
+    }
+    if (a.tag[victim] === -1) a.valid++;
+    else this.perPcid[a.pcid[victim]]--;
+    this.perPcid[cur]++;
+    a.tag[victim] = tag;
+    a.pcid[victim] = cur;
+    a.table[victim] = table;
+    a.tablePfn[victim] = tablePfn;
+    a.rights[victim] = rights;
+    a.stamp[victim] = this.clock++;
+  }
+
+  /** Drops the paging-structure-cache entries of `pcid` (every PCID when -1). Returns how many. */
+  pscInvalidate(pcid: number): number {
+    let n = 0;
+    for (let l = 2; l <= 5; l++) {
+      const a = this.psc[l];
+      if (a.valid === 0) continue;
+      for (let k = 0; k < a.tag.length; k++) {
+        if (a.tag[k] !== -1 && (pcid === -1 || a.pcid[k] === pcid)) {
+          this.perPcid[a.pcid[k]]--;
+          a.tag[k] = -1;
+          a.valid--;
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Paging-structure-cache entries held now. */
+  pscSize(): number {
+    return this.psc[2].valid + this.psc[3].valid + this.psc[4].valid + this.psc[5].valid;
+  }
+
   /** Updates the rights of the entry found by the last {@link lookup} (e.g. D after a write walk). */
   setHitRights(rights: number): void {
     if (this.hitLevel > 0) this.arrays[this.hitLevel].rights[this.hitSlot] = rights;
@@ -239,7 +378,7 @@ export class Tlb {
     return this.invalidateWhere(this.pcide ? pcid : -1, false);
   }
 
-  /** True when this TLB may hold non-global entries tagged `pcid`. */
+  /** True when this TLB (or its walk caches) may hold non-global entries tagged `pcid`. */
   mayCache(pcid: number): boolean {
     return this.perPcid[pcid] > 0;
   }
@@ -272,10 +411,15 @@ export class Tlb {
     return false;
   }
 
-  /** Entries for the page holding `vpn` with `pcid` (any PCID when -1), plus global ones when `global`. */
+  /**
+   * Entries for the page holding `vpn` with `pcid` (any PCID when -1), plus global ones when
+   * `global`; and every paging-structure-cache entry of `pcid`, whatever its address (INVLPG and
+   * INVPCID type 0 do so, SDM §4.10.4.1).
+   */
   invalidatePage(vpn: number, pcid: number, global: boolean): number {
     const lo = vpn >>> 0;
     let n = 0;
+    this.pscInvalidate(pcid);
     for (let l = 1; l <= 3; l++) {
       const a = this.arrays[l];
       if (a.valid === 0) continue;
@@ -295,9 +439,10 @@ export class Tlb {
     return n;
   }
 
-  /** Non-global entries of `pcid` (every PCID when -1), plus every global entry when `global`. */
+  /** Non-global entries of `pcid` (every PCID when -1), plus every global entry when `global`; and the paging-structure caches of `pcid`. */
   invalidateWhere(pcid: number, global: boolean): number {
     let n = 0;
+    this.pscInvalidate(pcid);
     for (let l = 1; l <= 3; l++) {
       const a = this.arrays[l];
       if (a.valid === 0) continue;

@@ -13,7 +13,8 @@ type Op =
   | { k: 'map'; mm: number; vpn: number; pfn: number; ro: boolean }
   | { k: 'unmap'; mm: number; vpn: number }
   | { k: 'zap'; mm: number; vpn: number; pages: number }
-  | { k: 'switch'; cpu: number; mm: number; noFlush: boolean };
+  | { k: 'switch'; cpu: number; mm: number; noFlush: boolean }
+  | { k: 'freeTables'; mm: number; vpn: number };
 
 // A small vpn space so that accesses often hit mapped pages; zaps of 600 pages still cross PTE tables.
 const vpn = fc.oneof(fc.integer({ min: 0, max: 24 }), fc.integer({ min: 500, max: 524 }));
@@ -23,11 +24,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('unmap' as const), mm: fc.integer({ min: 0, max: 1 }), vpn }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('zap' as const), mm: fc.integer({ min: 0, max: 1 }), vpn, pages: fc.constantFrom(1, 8, 33, 34, 600) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('switch' as const), cpu: fc.integer({ min: 0, max: 2 }), mm: fc.integer({ min: 0, max: 1 }), noFlush: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('freeTables' as const), mm: fc.integer({ min: 0, max: 1 }), vpn }) },
 );
 
 /** Runs `ops` on 3 CPUs and 2 address spaces (PCIDs 1 and 2), flushing as Linux requires. */
 function run(ops: Op[]) {
-  const sys = new TlbSystem({ cpus: 3, shadowCheck: true, config: { pte: { entries: 64, ways: 4 }, pmd: { entries: 8, ways: 2 }, pud: { entries: 4, ways: 2 } } });
+  const sys = new TlbSystem({
+    cpus: 3,
+    shadowCheck: true,
+    // A tiny TLB, so that evictions happen often.
+    config: { pte: { entries: 4, ways: 2 }, pmd: { entries: 2, ways: 2 }, pud: { entries: 2, ways: 2 }, pwc: { entries: 4, ways: 2 } },
+  });
   const pts: X86PageTable[] = [0, 1].map(() => createPageTable({ levels: 4, tables: new CountingTables() }));
   const mmOf = [0, 0, 1];
   for (let c = 0; c < 3; c++) sys.switchMm(c, pts[mmOf[c]], mmOf[c] + 1);
@@ -62,6 +69,16 @@ function run(ops: Op[]) {
         sys.switchMm(o.cpu, pts[o.mm], o.mm + 1, o.noFlush);
         break;
       }
+      case 'freeTables': {
+        // unmap a 2 MiB span and free its tables (free_pgtables), then the freed_tables flush
+        const s = o.vpn - (o.vpn % 512);
+        const tlb = new MmuGather(sys, o.mm + 1);
+        pts[o.mm].zapRange(s, s + 512, (v, l) => tlb.removeTlbEntry(v, l));
+        const freed = pts[o.mm].freePgtables(s, s + 512, s, s + 512);
+        if (freed[1] > 0) tlb.freeTable(s, 1);
+        tlb.finish();
+        break;
+      }
     }
   }
   return { sys, pts };
@@ -94,7 +111,7 @@ describe('TLB shadow check', () => {
         pt.setEntry(v, 1, pfn + 1, URW);
         expect(sys.access(cpu, v, ACCESS_USER)).toBe(pfn);
         expect(sys.counters.get('tlb.stale_hazards')).toBe(before + 1);
-        expect(sys.staleEntries().some((s) => s.cpu === cpu && s.vpn === v && s.cachedPfn === pfn && s.walkPfn === pfn + 1)).toBe(true);
+        expect(sys.staleEntries().some((s) => s.kind === 'tlb' && s.cpu === cpu && s.vpn === v && s.cachedPfn === pfn && s.walkPfn === pfn + 1)).toBe(true);
         void pts;
       }),
       { numRuns: 100 },

@@ -4,6 +4,7 @@ import {
   ACCESS_USER,
   ACCESS_WRITE,
   createPageTable,
+  DEFAULT_TLB_CONFIG,
   INVPCID_TYPE_ALL_INCL_GLOBAL,
   INVPCID_TYPE_ALL_NON_GLOBAL,
   INVPCID_TYPE_INDIV_ADDR,
@@ -118,7 +119,14 @@ describe('TlbSystem', () => {
     expect(sys.access(0, 200, ACCESS_USER)).toBe(-1);
     expect(sys.lastWalk.errorCode).toBe(PF_USER);
     expect(counters(sys)).toMatchObject({ 'tlb.hits': 1, 'tlb.misses': 2 });
-    expect(sys.lastWalk.memRefs).toBe(4); // the PTE table exists; its entry 200 is none
+    // The first walk cached the PDE: the miss on vpn 200 reads only the PTE (which is none).
+    expect(sys.lastWalk.memRefs).toBe(1);
+    expect(sys.lastWalk.level).toBe(1);
+    const cold = new TlbSystem({ cpus: 1, config: { ...DEFAULT_TLB_CONFIG, pwc: { entries: 0, ways: 1 } } });
+    cold.switchMm(0, pt, 1);
+    cold.access(0, 100, ACCESS_USER);
+    cold.access(0, 200, ACCESS_USER);
+    expect(cold.lastWalk.memRefs).toBe(4);
   });
 
   it('a write through a read-only cached entry walks and faults', () => {
@@ -215,8 +223,8 @@ describe('TlbSystem', () => {
     pt.clearEntry(11, 1);
     expect(sys.access(0, 11, ACCESS_USER)).toBe(1011);
     expect(counters(sys)['tlb.stale_hazards']).toBe(1);
-    expect(sys.staleHits).toEqual([{ cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
-    expect(sys.staleEntries()).toEqual([{ cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
+    expect(sys.staleHits).toEqual([{ kind: 'tlb', cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
+    expect(sys.staleEntries()).toEqual([{ kind: 'tlb', cpu: 0, pcid: 1, vpn: 11, cachedPfn: 1011, walkPfn: -1 }]);
     expect(sys.cachesPfn(1011)).toBe(true);
   });
 
@@ -227,6 +235,91 @@ describe('TlbSystem', () => {
     expect(codeOf(() => sys.access(0, 1))).toBe('E_BAD_TLB_PARAM');
     expect(codeOf(() => sys.flushRange(1, 5, 4, false))).toBe('E_BAD_RANGE');
     expect(codeOf(() => new TlbSystem({ cpus: 0 }))).toBe('E_BAD_TLB_PARAM');
+  });
+});
+
+describe('paging-structure caches', () => {
+  it('a PDE-cache hit walks one level; 5-level paging caches the PML5E, PML4E, PDPTE and PDE', () => {
+    const sys = new TlbSystem({ cpus: 1 });
+    const pt = createPageTable({ levels: 5, tables: new CountingTables() });
+    for (const v of [0, 1, 512]) {
+      pt.allocTable(v, 1);
+      pt.setEntry(v, 1, 7000 + v, URW);
+    }
+    sys.switchMm(0, pt, 1);
+    sys.access(0, 0, ACCESS_USER);
+    expect(sys.lastWalk.memRefs).toBe(5);
+    expect(sys.cpus[0].pscSize()).toBe(4);
+    sys.access(0, 1, ACCESS_USER);
+    expect(sys.lastWalk.memRefs).toBe(1); // PDE cached
+    sys.access(0, 512, ACCESS_USER);
+    expect(sys.lastWalk.memRefs).toBe(2); // PDPTE cached, new PDE read
+    // INVLPG drops every walk-cache entry of the PCID.
+    sys.invlpg(0, 12345);
+    expect(sys.cpus[0].pscSize()).toBe(0);
+  });
+
+  it('a PTE table freed without a flush leaves a stale PDE-cache entry, which the next miss reports', () => {
+    const sys = new TlbSystem({ cpus: 1 });
+    const tables = new CountingTables();
+    const pt = createPageTable({ levels: 4, tables });
+    pt.allocTable(0, 1);
+    pt.setEntry(0, 1, 9, URW);
+    sys.switchMm(0, pt, 1);
+    expect(sys.access(0, 0, ACCESS_USER)).toBe(9);
+    const oldPfn = pt.tablePfn(pt.tableAt(0, 1));
+    // Reclaim frees the table and installs a new one, but forgets the flush.
+    pt.zapRange(0, 512);
+    pt.freePteTable(0);
+    pt.allocTable(0, 1);
+    pt.setEntry(1, 1, 10, URW);
+    expect(sys.access(0, 1, ACCESS_USER)).toBe(10); // the model falls back to a full walk
+    expect(sys.staleHits).toEqual([{ kind: 'pwc', cpu: 0, pcid: 1, vpn: 1, cachedPfn: oldPfn, walkPfn: pt.tablePfn(pt.tableAt(0, 1)) }]);
+    // With the flush Linux does (freed_tables), nothing is stale.
+    pt.zapRange(0, 512);
+    pt.freePteTable(0);
+    sys.flushRange(1, 0, 512, true);
+    pt.allocTable(0, 1);
+    pt.setEntry(2, 1, 11, URW);
+    expect(sys.access(0, 2, ACCESS_USER)).toBe(11);
+    expect(sys.counters.get('tlb.stale_hazards')).toBe(1);
+  });
+});
+
+describe('walk caches on idle CPUs', () => {
+  it('a flush with freed tables reaches a CPU that holds only walk-cache entries of the PCID', () => {
+    const sys = new TlbSystem({ cpus: 2, shadowCheck: true });
+    const pt = mapped([0]);
+    pt.clearEntry(0, 1); // the PTE table stays, empty
+    sys.switchMm(1, pt, 1);
+    expect(sys.access(1, 0, ACCESS_USER)).toBe(-1); // faults: walk caches filled, no TLB entry
+    sys.switchMm(1, mapped([]), 2, true);
+    pt.freePgtables(0, 512, 0, 512);
+    sys.flushRange(1, 0, 1, true);
+    pt.allocTable(0, 1);
+    pt.setEntry(0, 1, 77, URW);
+    sys.switchMm(1, pt, 1, true);
+    expect(sys.access(1, 0, ACCESS_USER)).toBe(77);
+    expect(sys.counters.get('tlb.stale_hazards')).toBe(0);
+  });
+
+  it('... also after its TLB entries for the PCID were evicted', () => {
+    const tiny = { pte: { entries: 1, ways: 1 }, pmd: { entries: 1, ways: 1 }, pud: { entries: 1, ways: 1 }, pwc: { entries: 4, ways: 4 } };
+    const sys = new TlbSystem({ cpus: 2, shadowCheck: true, config: tiny });
+    const a = mapped([0]);
+    const b = mapped([5]);
+    sys.switchMm(1, a, 1);
+    sys.access(1, 0, ACCESS_USER);
+    sys.switchMm(1, b, 2, true);
+    sys.access(1, 5, ACCESS_USER); // evicts PCID 1's only TLB entry; its walk caches stay
+    a.zapRange(0, 512);
+    a.freePgtables(0, 512, 0, 512);
+    sys.flushRange(1, 0, 1, true);
+    a.allocTable(0, 1);
+    a.setEntry(0, 1, 78, URW);
+    sys.switchMm(1, a, 1, true);
+    expect(sys.access(1, 0, ACCESS_USER)).toBe(78);
+    expect(sys.counters.get('tlb.stale_hazards')).toBe(0);
   });
 });
 
