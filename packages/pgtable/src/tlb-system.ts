@@ -290,7 +290,9 @@ export class TlbSystem implements TlbFlusher {
    * Above `flushCeiling` pages (in units of the stride) the flush is full. CPUs running
    * `asid` other than `currentCpu` get an IPI; CPUs that ran it earlier are flushed without one
    * (Linux defers that to their next switch_mm through tlb_gen, with the same result).
-   * `freedTables` changes nothing here: paging-structure caches are not modelled.
+   * `freedTables` changes nothing here: every invalidation also drops the PCID's walk-cache
+   * entries, as INVLPG does (SDM §4.10.4.1); Linux needs the flag for CPUs in lazy-TLB mode,
+   * which are not modelled.
    */
   flushRange(asid: number, startVpn: Vpn, endVpn: Vpn, _freedTables: boolean, strideLevel: 1 | 2 | 3 = 1): void {
     this.checkPcid(asid);

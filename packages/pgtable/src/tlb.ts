@@ -5,7 +5,8 @@
  * instructions: INVLPG, the four INVPCID types (§4.10.4.1), and MOV to CR3 with and
  * without the no-flush bit (bit 63).
  *
- * Paging-structure caches (§4.10.3) are not modelled: every miss walks from the top.
+ * Paging-structure caches (§4.10.3) per level keep table pointers, so that a miss walks only
+ * below the deepest cached entry; every invalidation drops the PCID's entries there.
  */
 import { fail, show } from '@kmodel/core';
 import { PgtableErrorCode as E } from './errors.js';
