@@ -13,7 +13,7 @@ import {
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, ZONE_NORMAL, __GFP_RECLAIMABLE } from '@kmodel/core';
 import { oneZone } from './helpers.js';
 
-const SAMPLES = new URL('../../../../shared/reference/kernel-samples/', import.meta.url);
+const SAMPLES = new URL('./fixtures/', import.meta.url);
 const sampleBuddyinfo = readFileSync(new URL('proc-buddyinfo.txt', SAMPLES), 'utf8');
 const samplePagetypeinfo = readFileSync(new URL('proc-pagetypeinfo.txt', SAMPLES), 'utf8');
 
