@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NOOP_CHARGER, type Charger, type TlbFlusher } from '@kmodel/core';
-import { parseScenario, runPolicy, StockMachine, type PolicyFactory } from '@kmodel/sim';
+import { MmProcess, parseScenario, runPolicy, StockMachine, type PolicyFactory } from '@kmodel/sim';
 
 const scenario = parseScenario(`
 name: parts
@@ -57,6 +57,14 @@ describe('every layer of the machine can be replaced', () => {
     expect(zaps).toBe(8); // two rounds x four 2 MiB runs, each given back by one DONTNEED
     expect(run.final['mine.zaps']).toBe(zaps);
     expect(tables).toBe((run.final['nr_ptes'] as number) + (run.final['nr_pmds'] as number) + (run.final['nr_puds'] as number) + (run.final['pt_reclaim.pte_tables_freed'] as number));
+  });
+
+  it('two workloads of one process map separate regions', () => {
+    const two = parseScenario('name: two\nmachine: { ram: 1GiB }\nprocesses: [{ name: p }]\nworkloads: [{ type: zero-page-attack, size: 2GiB }, { type: zero-page-attack, size: 2GiB }]\n');
+    let regions: unknown;
+    const run = runPolicy(two, 'kernel', { onMachineDone: (m) => (regions = (m.processes[0] as MmProcess).regionList().map((r) => r.name)) });
+    expect(regions).toEqual(['w0.attack', 'w1.attack']);
+    expect(run.final['nr_ptes']).toBe(2 * 1024);
   });
 
   it('an unknown policy is bad input naming the known ones', () => {

@@ -61,6 +61,11 @@ export class MmProcess implements SimProcess {
     return r && { vpn: r.vpn, pages: r.pages };
   }
 
+  /** The live regions as `{ name, start, end }` byte addresses (`0x...`), in mapping order. */
+  regionList(): { name: string; start: string; end: string }[] {
+    return [...this.regions].map(([name, r]) => ({ name, start: `0x${(BigInt(r.vpn) << 12n).toString(16)}`, end: `0x${(BigInt(r.vpn + r.pages) << 12n).toString(16)}` }));
+  }
+
   private range(regionName: string, offset: number, size: number): [vpn: number, pages: number] {
     const r = this.regions.get(regionName) ?? fail(ProcessErrorCode.UnknownRegion, `process ${show(this.name)} has no region ${show(regionName)}`, { region: regionName });
     const pages = size / 4096;

@@ -63,7 +63,14 @@ function makeWorkload(spec: WorkloadSpec, machine: Machine, baseDir: string): Wo
 interface Cursor {
   readonly process: SimProcess;
   readonly it: Iterator<WorkOp>;
+  /** Prefix of region names ("w2." for the third workload) when a process runs several workloads, else "". */
+  prefix: string;
   done: boolean;
+}
+
+/** The op with its region name prefixed, so two workloads of one process never share a region name. */
+function inNamespace(op: WorkOp, prefix: string): WorkOp {
+  return prefix === '' || !('region' in op) ? op : { ...op, region: prefix + op.region };
 }
 
 function block(snap: MachineSnapshot): MetricsBlock {
@@ -96,14 +103,17 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
   }
   const cursors: Cursor[] = [];
   let total = 0;
-  for (const spec of scenario.workloads) {
+  scenario.workloads.forEach((spec, k) => {
     const targets = spec.processes ? spec.processes.flatMap((n) => procs.get(n) ?? []) : [...procs.values()].flat();
     for (const p of targets) {
       const w = makeWorkload(spec, machine, baseDir);
       total += w.totalOps;
-      cursors.push({ process: p, it: w.ops[Symbol.iterator](), done: false });
+      cursors.push({ process: p, it: w.ops[Symbol.iterator](), prefix: `w${k}.`, done: false });
     }
-  }
+  });
+  const perProcess = new Map<SimProcess, number>();
+  for (const c of cursors) perProcess.set(c.process, (perProcess.get(c.process) ?? 0) + 1);
+  for (const c of cursors) if (perProcess.get(c.process) === 1) c.prefix = '';
 
   const series = new TimeSeries();
   const peakNested = { machine: {} as Record<string, Record<string, number>>, processes: {} as Record<string, Record<string, number>>, cgroups: {} as Record<string, Record<string, number>> };
@@ -135,7 +145,7 @@ export function runPolicy(scenario: Scenario, policy: string, options: RunOption
       }
       machine.schedule(c.process);
       if (r.value.op === 'unmapped-guest') machine.kernelWork(r.value, c.process);
-      else c.process.apply(r.value);
+      else c.process.apply(inNamespace(r.value, c.prefix));
       done++;
       machine.tick();
       if (machine.clock.now >= nextSample) {

@@ -1,5 +1,6 @@
 import { fail, GiB, PMD_SIZE, show } from '@kmodel/core';
 import { StockMachine, type MachineParts } from '../machine/build.js';
+import { MmProcess } from '../machine/process.js';
 import { runPolicy } from '../run/run.js';
 import type { Scenario } from '../scenario/schema.js';
 import { checkUserAddress, walkAddress, type WalkResult } from './walk.js';
@@ -36,7 +37,7 @@ export function walkScenario(address: bigint, scenario: Scenario | undefined, op
       const procs = machine.processes;
       const p = options.process === undefined ? procs[0] : procs.find((q) => q.name === options.process);
       if (!p) fail('E_UNKNOWN_PROCESS', `no process ${show(options.process)} in the scenario; expected one of ${procs.map((q) => q.name).join(', ')}`, { value: options.process });
-      found = walkAddress(p.pageTable, address);
+      found = { ...walkAddress(p.pageTable, address), ...(p instanceof MmProcess ? { regions: p.regionList() } : {}) };
     },
   });
   return found!;

@@ -60,6 +60,8 @@ export interface WalkResult {
   readonly physical: string | null;
   /** Page size of the leaf, in bytes (4096, 2 MiB, 1 GiB), or null. */
   readonly pageSize: number | null;
+  /** The process's regions, when the walk ran inside a scenario (to find addresses to walk). */
+  readonly regions?: readonly { name: string; start: string; end: string }[];
 }
 
 /** Bit names of packed flags, in the order of the entry's bits. PS at upper levels, PAT in a PTE. */
@@ -148,6 +150,10 @@ export function formatWalk(w: WalkResult): string {
     lines.push(`  ${s.table.toUpperCase().padEnd(3)}[${String(s.index).padStart(3)}]  ${s.entry}  ${what}${bits}`);
   }
   lines.push(w.physical ? `  physical address ${w.physical} (${sizeName(w.steps[w.steps.length - 1]!.level)} page)` : '  no translation');
+  if (w.regions) {
+    lines.push(w.regions.length ? 'regions of the process:' : 'the process has no regions (it exited or was killed)');
+    for (const r of w.regions) lines.push(`  ${r.start}-${r.end}  ${r.name}`);
+  }
   return lines.join('\n') + '\n';
 }
 
