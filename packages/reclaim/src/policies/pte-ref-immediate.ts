@@ -68,7 +68,9 @@ export function pteRefImmediatePolicy(params: PteRefImmediateParams = PTE_REF_IM
       const s = startVpn - (startVpn % PAGES_PER_PMD);
       mm.pageTable.walk(s, endVpn, collect);
       if (params.chargeWalkers) chargeWalkers(machine, walked);
-      if (cause !== 'dontneed') return; // MADV_FREE clears nothing; munmap frees its tables itself
+      // MADV_FREE clears nothing; munmap frees the tables wholly inside the hole itself, but a
+      // table shared with a remaining VMA may be left empty: its count reached 0 too.
+      if (cause !== 'dontneed' && cause !== 'munmap') return;
       for (const base of found) {
         if (machine.freePteTable(mm, base, { allowZeroPages: false, lock: 'none' })) {
           machine.clock.charge('dontneed_per_table_freed');
