@@ -77,3 +77,36 @@ describe('every layer of the machine can be replaced', () => {
     expect(m.processes).toHaveLength(0);
   });
 });
+
+describe('runs', () => {
+  it('length stops the run at that much simulated time; samples fall on the interval', () => {
+    const long = parseScenario('name: len\nmachine: { ram: 1GiB }\nprocesses: [{ name: p }]\nworkloads: [{ type: zero-page-attack, size: 64GiB }]\nsample_interval: 1ms\nlength: 10ms\n');
+    const run = runPolicy(long, 'kernel');
+    const t = run.series['time_ns']!;
+    const end = run.final['time_ns'] as number;
+    // Stopped within one op (512 faults of 1.6 us each) after 10 ms, far before the 32768 faults of the whole attack.
+    expect(end).toBeGreaterThanOrEqual(10e6);
+    expect(end).toBeLessThan(10e6 + 512 * 1600 + 1);
+    expect(run.final['nr_ptes'] as number).toBeLessThan(32768);
+    expect(t[0]).toBe(0);
+    for (let i = 1; i < t.length - 1; i++) expect(Math.floor(t[i]! / 1e6)).toBe(i); // first sample past each 1 ms mark
+    expect(t.at(-1)).toBe(end);
+  });
+
+  it('a cgroup v1 with the OOM killer disabled stalls the task instead of killing it', () => {
+    const v1 = parseScenario(`
+name: stall
+machine: { ram: 1GiB, cgroup_version: 1 }
+cgroups: [{ path: /c, limit_in_bytes: 8MiB, oom_kill_disable: true }]
+processes: [{ name: p, cgroup: /c }]
+workloads: [{ type: zero-page-attack, size: 64GiB }]
+`);
+    const run = runPolicy(v1, 'kernel');
+    expect(run.events.map((e) => e.type)).toEqual(['oom_stall', 'fault_oom']);
+    const proc = (run.final['processes'] as Record<string, Record<string, number>>)['p']!;
+    expect(proc['alive']).toBe(0);
+    // The page tables stay charged, just under the limit.
+    expect(proc['VmPTE']! + 4).toBeLessThanOrEqual(8 * 1024);
+    expect((run.final['cgroups'] as Record<string, Record<string, number>>)['/c']!['memory.oom_control.under_oom']).toBe(1);
+  });
+});

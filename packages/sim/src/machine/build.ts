@@ -194,7 +194,8 @@ export class StockMachine implements Machine {
   }
 
   get events(): readonly SimEvent[] {
-    const out = [...this.ownEvents, ...(this.memcg ? this.memcg.events.map((e) => this.memcgEvent(e)) : [])];
+    // memcg events first at equal times: they happen inside the charge, before the fault returns.
+    const out = [...(this.memcg ? this.memcg.events.map((e) => this.memcgEvent(e)) : []), ...this.ownEvents];
     return out.sort((a, b) => a.time_ns - b.time_ns);
   }
 
