@@ -172,13 +172,14 @@ export class ReclaimDriver implements ReclaimMachine {
    * Everything this policy did, in metrics.md names: tables freed per level (including
    * PT_RECLAIM frees at MADV_DONTNEED), bytes freed, entries scanned, mmap_lock write hold
    * time of reclaim and faults that waited, TLB flushes asked for, refaults and their cost,
-   * scan and walker time, plus the policies' own counters.
+   * scan and walker time, the simulated clock (`time_ns`), plus the policies' own counters.
    */
   report(): MetricSnapshot {
     const out = this.own.snapshot();
     let waiters = 0;
     for (const mm of this.attached.values()) waiters += mm.mmapLock.waiters;
     out['mmap_lock.waiters'] = waiters;
+    out['time_ns'] = this.clock.now;
     for (const p of this.policies) Object.assign(out, p.counters?.() ?? {});
     return out;
   }

@@ -45,6 +45,7 @@ describe('ReclaimDriver bookkeeping', () => {
     m.driver.reclaim(null, 1 << 20);
     const r = m.driver.report();
     for (const k of REPORT_METRICS) expect(typeof r[k]).toBe('number');
+    expect(r['time_ns']).toBe(m.clock.now);
     expect(mm.counters()['pt_reclaim.pte_tables_freed']).toBe(4);
     const c = m.driver.counters();
     expect(c['pt_reclaim.pte_tables_freed']).toBeUndefined();
