@@ -1,4 +1,4 @@
-import { Counters, PAGES_PER_PMD, PAGES_PER_PUD, PAGE_SIZE } from '@kmodel/core';
+import { CoreErrorCode, Counters, PAGES_PER_PMD, PAGES_PER_PUD, PAGE_SIZE, fail, show } from '@kmodel/core';
 import type {
   ChargeContext,
   Level,
@@ -153,6 +153,9 @@ export class ReclaimDriver implements ReclaimMachine {
    * policy in turn for the bytes still wanted. Returns the bytes freed.
    */
   reclaim(cgroup: string | null, bytes: number): number {
+    if (typeof bytes !== 'number' || !(bytes >= 0) || !Number.isFinite(bytes))
+      fail(CoreErrorCode.OutOfRange, `reclaim target ${show(bytes)} must be a finite number of bytes >= 0`, { value: bytes });
+    if (cgroup !== null && typeof cgroup !== 'string') fail(CoreErrorCode.OutOfRange, `reclaim cgroup ${show(cgroup)} must be a cgroup path or null`, { value: cgroup });
     let freed = 0;
     for (const p of this.policies) {
       if (freed >= bytes) break;

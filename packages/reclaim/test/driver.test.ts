@@ -77,6 +77,15 @@ describe('ReclaimDriver bookkeeping', () => {
     expect(m.driver.report()).toMatchObject({ 'pt_reclaim.entries_scanned': 100, 'pt_reclaim.scan_ns': 200, 'pt_reclaim.walker_ns': 150 });
   });
 
+  it('rejects a bad reclaim target and changes nothing', () => {
+    const m = new TestMachine({ policy: 'reclaim-path' });
+    const mm = m.spawn();
+    const base = mm.mmap({ pages: T, align: T });
+    expect(mm.touch(base, T, 1, false)).toBe(0);
+    for (const bad of [-1, Number.NaN, Infinity]) expect(() => m.driver.reclaim(null, bad)).toThrow(/E_OUT_OF_RANGE/);
+    expect(mm.status().nr_ptes).toBe(1);
+  });
+
   it('refuses a PMD table that still holds entries', () => {
     const m = new TestMachine({ policy: 'none' });
     const mm = m.spawn();
