@@ -1,6 +1,9 @@
 import { PAGES_PER_PMD } from '@kmodel/core';
 import type { MetricSnapshot, MmId, ReclaimMachine, ReclaimMm, ReclaimPolicy, ReclaimZapCause, TableId, Vpn, WalkOps } from '@kmodel/core';
 
+/** Faults are charged their walker cost at a tick at most this often (simulated ns), and at every zap. */
+const SETTLE_NS = 1_000_000;
+
 /** pte_put() of the 2021-2022 refcount designs: a PTE table goes when its mapped count reaches 0. */
 export function pteRefCanFree(mappedCount: number): boolean {
   return mappedCount === 0;
@@ -21,7 +24,7 @@ export const PTE_REF_IMMEDIATE_DEFAULTS: PteRefImmediateParams = { chargeWalkers
  * into pte_offset_map{_lock}), and the walker that drops the last mapping frees the table at
  * once, whatever the span of the zap and without mmap_lock for write. The cost that got it
  * rejected is modelled as `pte_ref_walker_overhead` per walker: every fault and every PTE table
- * a zap walks (counted when the policy runs: at each zap and each tick). In this model only
+ * a zap walks (counted at each zap of the address space, and at ticks at most once per simulated ms). In this model only
  * zaps clear entries (MADV_DONTNEED, munmap, exit), so the end of each zap is the moment a
  * mapped count can reach 0; the last walker's pte_put frees the table there.
  */
@@ -38,6 +41,7 @@ export function pteRefImmediatePolicy(params: PteRefImmediateParams = PTE_REF_IM
     },
   };
   let freed = 0;
+  let lastSettle = 0;
 
   /** Walkers since the last settle: the faults of `mm` (each maps its PTE table once). */
   function settleFaults(mm: ReclaimMm, machine: ReclaimMachine): void {
@@ -79,6 +83,9 @@ export function pteRefImmediatePolicy(params: PteRefImmediateParams = PTE_REF_IM
       }
     },
     tick(machine) {
+      // Reading every address space's fault count costs host time: settle at most once per simulated ms.
+      if (machine.clock.now - lastSettle < SETTLE_NS) return;
+      lastSettle = machine.clock.now;
       for (const mm of machine.mms.values()) settleFaults(mm, machine);
     },
     counters(): MetricSnapshot {
