@@ -8,10 +8,11 @@ function esc(s: string): string {
 }
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 960px; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 figure.chart { margin: 1.5em 0; } figure.chart svg { max-width: 100%; height: auto; }
 .meta { color: #666; }`;
@@ -41,6 +42,7 @@ export async function renderHtml(report: Report): Promise<string> {
 <h2>Summary</h2>
 ${table}
 <h2>Charts</h2>
+<p class="meta">Simulated time on the x axis. Policies with identical results draw the same line; the one listed last is on top.</p>
 ${figures}
 </body></html>
 `;
