@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NOOP_CHARGER, type Charger, type TlbFlusher } from '@kmodel/core';
-import { MmProcess, parseScenario, runPolicy, StockMachine, type PolicyFactory } from '@kmodel/sim';
+import { join } from 'node:path';
+import { loadScenario, MmProcess, parseScenario, runPolicy, StockMachine, type PolicyFactory } from '@kmodel/sim';
+import { ROOT } from './support/kmodel.js';
 
 const scenario = parseScenario(`
 name: parts
@@ -91,6 +93,14 @@ describe('runs', () => {
     expect(t[0]).toBe(0);
     for (let i = 1; i < t.length - 1; i++) expect(Math.floor(t[i]! / 1e6)).toBe(i); // first sample past each 1 ms mark
     expect(t.at(-1)).toBe(end);
+  });
+
+  it('a trace file runs as a workload, found next to the scenario file', () => {
+    const file = join(ROOT, 'packages/sim/test/fixtures/trace-workload.yaml');
+    const run = runPolicy(loadScenario(file), 'kernel', { scenarioPath: file });
+    expect((run.final['processes'] as Record<string, Record<string, number>>)['t-1']).toMatchObject({ VmPTE: 131332, nr_ptes: 32768 });
+    expect(run.final['nr_ptes']).toBe(2 * 32768);
+    expect(() => runPolicy(loadScenario(file), 'kernel')).toThrow(/E_SCENARIO_READ: cannot read trace "attack-64g.jsonl"/);
   });
 
   it('a cgroup v1 with the OOM killer disabled stalls the task instead of killing it', () => {
