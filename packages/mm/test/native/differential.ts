@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Rng, isKmodelError } from '@kmodel/core';
 import { createPageTable } from '@kmodel/pgtable';
-import { AddressSpace, PROT_READ } from '@kmodel/mm';
+import { AddressSpace, PROT_NONE, PROT_READ, PROT_WRITE } from '@kmodel/mm';
 
 const probeSrc = fileURLToPath(new URL('./probe.c', import.meta.url));
 const probeBin = '/tmp/kmodel-mm-probe';
@@ -85,7 +85,7 @@ for (let n = 0; n < sequences; n++) {
       } else if (choice <= 4) {
         // Touch only mapped pages (a real process would die of SIGSEGV otherwise).
         const vma = [...mm.vmas()][rng.int(0, Math.max(0, mm.mapCount - 1))];
-        if (vma === undefined) continue;
+        if (vma === undefined || (vma.flags & 7) === 0) continue; // PROT_NONE: a real access would SIGSEGV
         const write = (vma.flags & 2) !== 0 && rng.int(0, 1) === 1;
         const stride = [1, 16, 512][rng.int(0, 2)]!;
         const s = vma.start + rng.int(0, vma.end - vma.start - 1);
@@ -114,9 +114,10 @@ for (let n = 0; n < sequences; n++) {
         argv = ['u', hex(v), size(p)];
         mm.munmap(v, p);
       } else {
-        argv = ['p', hex(v), size(p)];
+        const which = rng.int(0, 2);
+        argv = [['p', 'P', 'W'][which]!, hex(v), size(p)];
         try {
-          mm.mprotect(v, p, PROT_READ);
+          mm.mprotect(v, p, [PROT_READ, PROT_NONE, PROT_READ | PROT_WRITE][which]!);
         } catch (e) {
           if (!isKmodelError(e)) throw e;
         }

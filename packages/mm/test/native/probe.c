@@ -7,7 +7,8 @@
  *      r|w ADDR SIZE STRIDE (read / write one byte per stride), d|f|h|nh|pr|pw ADDR SIZE
  *      (MADV_DONTNEED / FREE / HUGEPAGE / NOHUGEPAGE / POPULATE_READ / POPULATE_WRITE),
  *      D ADDR SIZE STEP N (N DONTNEED calls), U ADDR SIZE STEP N (N munmap calls),
- *      u ADDR SIZE (munmap), p ADDR SIZE (mprotect PROT_READ), s LABEL (status), fork (child prints status).
+ *      u ADDR SIZE (munmap), p / P / W ADDR SIZE (mprotect PROT_READ / PROT_NONE / PROT_READ|PROT_WRITE),
+ *      s LABEL (status), fork (child prints status).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -44,6 +45,7 @@ int main(int c,char**v){ printf("start\n");fflush(stdout);pte0=st("VmPTE");rss0=
     for(long k=0;k<n;k++) if(munmap((void*)(a+k*t),s))printf("munmap fail %s\n",strerror(errno));}
   else if(!strcmp(op,"u")){unsigned long a=P(v[++i]),s=sz(v[++i]); if(munmap((void*)a,s))printf("munmap fail %s\n",strerror(errno));}
   else if(!strcmp(op,"p")){unsigned long a=P(v[++i]),s=sz(v[++i]); if(mprotect((void*)a,s,PROT_READ))printf("mprotect fail %s\n",strerror(errno));}
+  else if(!strcmp(op,"P")||!strcmp(op,"W")){unsigned long a=P(v[++i]),s=sz(v[++i]); if(mprotect((void*)a,s,op[0]=='P'?PROT_NONE:PROT_READ|PROT_WRITE))printf("mprotect fail %s\n",strerror(errno));}
   else if(!strcmp(op,"s")) status(v[++i]);
   else if(!strcmp(op,"fork")){ fflush(stdout); pid_t pid=fork(); if(pid==0){ status("child"); _exit(0);} waitpid(pid,0,0);}
   else {printf("bad op %s\n",op);return 1;}
