@@ -98,6 +98,20 @@ describe('translate on synthetic tables', () => {
   });
 });
 
+describe('kernel mappings', () => {
+  it('a global 1 GiB kernel leaf in the LA57 upper half: the kernel reads it, user mode faults with P|U', () => {
+    const pt = createPageTable({ levels: 5, tables: new CountingTables(), kernel: true });
+    const addr = 0xff11_0000_0000_0000n; // 5-level direct map base
+    const vpn = Number(addr >> 12n);
+    pt.allocTable(vpn, 3);
+    pt.setEntry(vpn, 3, 0, P | _PAGE_RW | _PAGE_GLOBAL | _PAGE_NX | _PAGE_PSE | 0x60);
+    const r = translate(pt, addr + 0x1234_5678n, ACCESS_WRITE);
+    expect(r).toMatchObject({ ok: true, physAddr: 0x1234_5678n, level: 3, memRefs: 3 });
+    expect(translate(pt, addr, ACCESS_USER).errorCode).toBe(PF_PROT | PF_USER);
+    expect(translate(pt, addr, ACCESS_FETCH).errorCode).toBe(PF_PROT | PF_INSTR);
+  });
+});
+
 describe('access rights and the page-fault error code (SDM §4.6, §4.7)', () => {
   function setup(flags: number, upper = URW) {
     const pt = createPageTable({ levels: 4, tables: new CountingTables() });

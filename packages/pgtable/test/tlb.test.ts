@@ -208,6 +208,38 @@ describe('TlbSystem', () => {
     expect(sys.cachesPfn(4242)).toBe(false);
   });
 
+  it('a kernel range over 33 pages is flush_tlb_all: globals go on every CPU', () => {
+    const sys = new TlbSystem({ cpus: 2 });
+    const k = createPageTable({ levels: 4, tables: new CountingTables(), kernel: true });
+    const v = k.kernelStart;
+    k.allocTable(v, 1);
+    k.setEntry(v, 1, 1, _PAGE_PRESENT | _PAGE_RW | _PAGE_GLOBAL | 0x60);
+    k.setEntry(v + 100, 1, 2, _PAGE_PRESENT | _PAGE_RW | 0x60);
+    for (let c = 0; c < 2; c++) {
+      sys.switchMm(c, k, 1);
+      sys.access(c, v);
+      sys.access(c, v + 100);
+    }
+    sys.counters.reset();
+    sys.flushTlbKernelRange(v + 200, v + 234); // 34 pages, none of them cached: still a full flush
+    expect(counters(sys)).toMatchObject({ 'tlb.flush_full': 2, 'tlb.flush_single': 0, 'tlb.ipis': 1 });
+    expect([sys.lookup(0, v), sys.lookup(1, v + 100)]).toEqual([-1, -1]);
+  });
+
+  it('flushAll sends IPIs to the other CPUs running the PCID only; INVPCID counts as a flush', () => {
+    const sys = new TlbSystem({ cpus: 4 });
+    const a = mapped([1]);
+    for (let c = 0; c < 3; c++) sys.switchMm(c, a, 7);
+    sys.switchMm(3, mapped([]), 8);
+    sys.currentCpu = 1;
+    sys.counters.reset();
+    sys.flushAll(7);
+    expect(counters(sys)).toMatchObject({ 'tlb.ipis': 2, 'tlb.flush_full': 3 });
+    sys.invpcid(3, INVPCID_TYPE_SINGLE_CTXT, 8);
+    sys.invpcid(3, INVPCID_TYPE_INDIV_ADDR, 8, 5);
+    expect(counters(sys)).toMatchObject({ 'tlb.flush_full': 4, 'tlb.flush_single': 1 });
+  });
+
   it('the shadow check reports a stale hit only when a required flush was skipped', () => {
     const sys = new TlbSystem({ cpus: 2, shadowCheck: true });
     const pt = mapped([10, 11]);
