@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from './support/kmodel.js';
 import { parseTrace, replayTrace, statusRecords, formatReplay, type OomKillRecord } from '@kmodel/sim';
 
 const trace = parseTrace(
@@ -44,5 +47,15 @@ describe('replayTrace', () => {
   it('in a v1 cgroup: page tables count in memory.kmem.usage_in_bytes', () => {
     const recs = statusRecords(replayTrace(trace, { cgroupV1Limit: 2 ** 30 }));
     expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': (8212 + 4 + 8192) * 1024, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });
+  });
+
+  it('the 2 TiB attack holds the seeds' 4 GiB of PTE tables and 8 MiB of PMD tables', () => {
+    const file = join(ROOT, 'examples/scenarios/attack-2tib.jsonl');
+    const [base, after] = statusRecords(replayTrace(parseTrace(readFileSync(file, 'utf8'), file)));
+    expect(base).toMatchObject({ VmPTE: 0, PageTables: 4 });
+    expect(after).toMatchObject({ nr_ptes: 1_048_576, nr_pmds: 2048, nr_puds: 4, RssAnon: 0 });
+    expect(after!['nr_ptes'] as number * 4096).toBe(4 * 2 ** 30);
+    expect(after!['nr_pmds'] as number * 4096).toBe(8 * 2 ** 20);
+    expect(after!.VmPTE).toBe(4 * 2 ** 20 + 8 * 1024 + 16);
   });
 });
