@@ -122,8 +122,10 @@ class PscArray {
   }
 }
 
-/** Pages mapped by one entry at level l. */
-const ENTRY_SPAN = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4];
+/** `vpn` modulo the pages one level-`l` entry maps (l = 2..5), from the split `lo` / `hi` halves. */
+function spanOffset(lo: number, hi: number, l: number): number {
+  return l === 2 ? lo & 511 : l === 3 ? lo & 0x3ffff : l === 4 ? lo & 0x7ffffff : (hi & 0xf) * 4294967296 + lo;
+}
 
 /**
  * The TLB of one CPU. `lookup` / `fill` are the hot path; the invalidation methods are the
@@ -268,7 +270,7 @@ export class Tlb {
     for (let l = 2; l <= levels; l++) {
       const a = this.psc[l];
       if (a.valid === 0) continue;
-      const tag = vpn - (vpn % ENTRY_SPAN[l]);
+      const tag = vpn - spanOffset(lo, hi, l);
       for (let k = (tableIndex(lo, hi, l) & a.setMask) * a.ways, e = k + a.ways; k < e; k++) {
         if (a.tag[k] === tag && a.pcid[k] === cur) {
           a.stamp[k] = this.clock++;
@@ -287,8 +289,9 @@ export class Tlb {
     const a = this.psc[level];
     if (a.ways === 0) return;
     const lo = vpn >>> 0;
-    const tag = vpn - (vpn % ENTRY_SPAN[level]);
-    const base = (tableIndex(lo, (vpn - lo) / 4294967296, level) & a.setMask) * a.ways;
+    const hi = (vpn - lo) / 4294967296;
+    const tag = vpn - spanOffset(lo, hi, level);
+    const base = (tableIndex(lo, hi, level) & a.setMask) * a.ways;
     const cur = this.pcid;
     let victim = base;
     let oldest = 0xffffffff;

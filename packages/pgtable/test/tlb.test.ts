@@ -286,6 +286,16 @@ describe('paging-structure caches', () => {
     expect(sys.lastWalk.memRefs).toBe(1); // PDE cached
     sys.access(0, 512, ACCESS_USER);
     expect(sys.lastWalk.memRefs).toBe(2); // PDPTE cached, new PDE read
+    const far = 2 ** 27 * 3; // another PML4 slot under the same PML5E
+    pt.allocTable(far, 1);
+    pt.setEntry(far, 1, 5, URW);
+    expect(sys.access(0, far, ACCESS_USER)).toBe(5);
+    expect(sys.lastWalk.memRefs).toBe(4); // PML5E cached: PML4E, PDPTE, PDE, PTE read
+    const far2 = 2 ** 27 * 3 + 2 ** 18 * 7; // another PDPT slot under that PML4E
+    pt.allocTable(far2, 1);
+    pt.setEntry(far2, 1, 6, URW);
+    expect(sys.access(0, far2, ACCESS_USER)).toBe(6);
+    expect(sys.lastWalk.memRefs).toBe(3); // PML4E cached
     // INVLPG drops every walk-cache entry of the PCID.
     sys.invlpg(0, 12345);
     expect(sys.cpus[0].pscSize()).toBe(0);
