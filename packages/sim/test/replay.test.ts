@@ -49,7 +49,7 @@ describe('replayTrace', () => {
     expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': (8212 + 4 + 8192) * 1024, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });
   });
 
-  it('the 2 TiB attack holds the seeds' 4 GiB of PTE tables and 8 MiB of PMD tables', () => {
+  it("the 2 TiB attack holds the seeds' 4 GiB of PTE tables and 8 MiB of PMD tables", () => {
     const file = join(ROOT, 'examples/scenarios/attack-2tib.jsonl');
     const [base, after] = statusRecords(replayTrace(parseTrace(readFileSync(file, 'utf8'), file)));
     expect(base).toMatchObject({ VmPTE: 0, PageTables: 4 });
