@@ -55,12 +55,6 @@ export class MmProcess implements SimProcess {
     return this.mmSpace.pageTable;
   }
 
-  /** Start (vpn) and size (pages) of a live region, for tools such as `kmodel walk`. */
-  region(name: string): { vpn: number; pages: number } | undefined {
-    const r = this.regions.get(name);
-    return r && { vpn: r.vpn, pages: r.pages };
-  }
-
   /** The live regions as `{ name, start, end }` byte addresses (`0x...`), in mapping order. */
   regionList(): { name: string; start: string; end: string }[] {
     return [...this.regions].map(([name, r]) => ({ name, start: `0x${(BigInt(r.vpn) << 12n).toString(16)}`, end: `0x${(BigInt(r.vpn + r.pages) << 12n).toString(16)}` }));
