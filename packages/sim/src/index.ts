@@ -38,7 +38,7 @@ export {
 } from './machine/build.js';
 export { MmProcess, ProcessErrorCode } from './machine/process.js';
 export { runScenario, runPolicy, processInstances, type RunOptions } from './run/run.js';
-export { replayTrace, statusRecords, formatReplay, REPLAY_CGROUP, type ReplayOptions, type ReplayRecord, type OomKillRecord } from './replay/replay.js';
+export { replayTrace, statusRecords, formatReplay, REPLAY_CGROUP, type ReplayOptions, type ReplayRecord, type OomKillRecord, type OomStallRecord } from './replay/replay.js';
 export { walkScenario, type WalkScenarioOptions } from './walk/scenario-walk.js';
 export { runCli } from './cli/program.js';
 export { ExitCode, type CliIo } from './cli/io.js';

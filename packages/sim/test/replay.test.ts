@@ -44,6 +44,19 @@ describe('replayTrace', () => {
     expect(formatReplay(recs)).toMatch(/OOM kill after "start" in \/kmodel-replay: VmRSS \d+ kB, VmPTE \d+ kB/);
   });
 
+  it('in a v1 cgroup with the OOM killer disabled, the task stalls at the limit', () => {
+    const recs = replayTrace(trace, { cgroupV1Limit: 4 * 2 ** 20, oomKillDisable: true });
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toMatchObject({ label: 'start', 'memory.limit_in_bytes': 4 * 2 ** 20, 'memory.oom_control.under_oom': 0 });
+    const stall = recs[1]!;
+    expect(stall).toMatchObject({ event: 'oom_stall', after: 'start', cgroup: '/kmodel-replay' });
+    if (!('event' in stall)) throw new Error('expected an event record');
+    // Nothing was freed: the stalled task keeps its pages and tables, just under the limit.
+    expect(stall.VmRSS + stall.VmPTE + 4).toBeLessThanOrEqual(4096);
+    expect(stall.VmRSS + stall.VmPTE + 4).toBeGreaterThan(4096 - 12);
+    expect(formatReplay(recs)).toContain('OOM stall (OOM killer disabled) after "start"');
+  });
+
   it('in a v1 cgroup: page tables count in memory.kmem.usage_in_bytes', () => {
     const recs = statusRecords(replayTrace(trace, { cgroupV1Limit: 2 ** 30 }));
     expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': (8212 + 4 + 8192) * 1024, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });

@@ -128,8 +128,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .option('--memory-max <size>', 'run inside a cgroup v2 with this memory.max', sizeOption)
     .option('--cgroup-v1', 'use a cgroup v1 memory controller (with --limit)')
     .option('--limit <size>', 'cgroup v1 memory.limit_in_bytes', sizeOption)
+    .option('--oom-kill-disable', 'cgroup v1 memory.oom_control: the task stalls at the limit instead of being killed')
     .option('--json', 'print JSON Lines (one record per line) instead of a table')
-    .action(async (file: string, opts: { profile: string; memoryMax?: number; cgroupV1?: boolean; limit?: number; json?: boolean }) => {
+    .action(async (file: string, opts: { profile: string; memoryMax?: number; cgroupV1?: boolean; limit?: number; oomKillDisable?: boolean; json?: boolean }) => {
+      if (opts.oomKillDisable && !opts.cgroupV1) badInput('--oom-kill-disable is a cgroup v1 setting: use it with --cgroup-v1 --limit');
       if (opts.memoryMax !== undefined && (opts.cgroupV1 || opts.limit !== undefined)) badInput('--memory-max is cgroup v2; --cgroup-v1 takes --limit instead');
       if (opts.limit !== undefined && !opts.cgroupV1) badInput('--limit needs --cgroup-v1 (for cgroup v2 use --memory-max)');
       if (opts.cgroupV1 && opts.limit === undefined) badInput('--cgroup-v1 needs --limit <size>');
@@ -139,6 +141,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         profile: opts.profile as KernelProfile,
         ...(opts.memoryMax !== undefined ? { memoryMax: opts.memoryMax } : {}),
         ...(opts.limit !== undefined ? { cgroupV1Limit: opts.limit } : {}),
+        ...(opts.oomKillDisable ? { oomKillDisable: true } : {}),
       });
       io.out(opts.json ? records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '') : formatReplay(records));
     });

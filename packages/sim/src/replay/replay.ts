@@ -12,6 +12,8 @@ export interface ReplayOptions {
   readonly memoryMax?: number;
   /** Replay inside a cgroup v1 with this `memory.limit_in_bytes` (bytes). */
   readonly cgroupV1Limit?: number;
+  /** With `cgroupV1Limit`: memory.oom_control's oom_kill_disable, so the task stalls at the limit instead of being killed. */
+  readonly oomKillDisable?: boolean;
   /** Physical memory of the machine (default 24 GiB, like the reference machine). */
   readonly ram?: number;
   /** Layers to use instead of the stock ones. */
@@ -36,8 +38,21 @@ export interface OomKillRecord {
   readonly totalpages: number;
 }
 
-/** What {@link replayTrace} returns: status records, possibly ended by one OOM-kill record. */
-export type ReplayRecord = StatusRecord | OomKillRecord;
+/** The record that ends a replay whose task stalled at a v1 limit with the OOM killer disabled. */
+export interface OomStallRecord {
+  readonly event: 'oom_stall';
+  /** Label of the last status record before the stall ("" if none). */
+  readonly after: string;
+  readonly time_ns: number;
+  readonly cgroup: string;
+  /** The task's sizes when it stalled (kB). */
+  readonly VmRSS: number;
+  readonly VmPTE: number;
+  readonly pgtables_bytes: number;
+}
+
+/** What {@link replayTrace} returns: status records, possibly ended by one OOM-kill or OOM-stall record. */
+export type ReplayRecord = StatusRecord | OomKillRecord | OomStallRecord;
 
 /** Name of the cgroup a limited replay runs in. */
 export const REPLAY_CGROUP = '/kmodel-replay';
@@ -61,7 +76,9 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
       profile: options.profile ?? 'linux-6.18',
       costs: {},
       cgroupVersion: v1 ? 1 : 2,
-      cgroups: limited ? [{ path: REPLAY_CGROUP, limits: v1 ? { 'memory.limit_in_bytes': options.cgroupV1Limit! } : { 'memory.max': options.memoryMax! } }] : [],
+      cgroups: limited
+        ? [{ path: REPLAY_CGROUP, limits: v1 ? { 'memory.limit_in_bytes': options.cgroupV1Limit!, ...(options.oomKillDisable ? { 'memory.oom_control': true } : {}) } : { 'memory.max': options.memoryMax! } }]
+        : [],
       seed: 1,
       policy: 'kernel',
     },
@@ -92,6 +109,13 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
       });
       last = op.label;
     }
+    if (!proc.alive && !proc.mmSpace.exited) {
+      // Stalled (v1, OOM killer disabled): the task waits at the limit with everything still charged.
+      const stall = machine.memcg?.events.find((e) => e.type === 'oom_stall');
+      const m = proc.metrics();
+      records.push({ event: 'oom_stall', after: last, time_ns: stall?.time_ns ?? machine.clock.now, cgroup: stall?.cgroup ?? REPLAY_CGROUP, VmRSS: m.VmRSS, VmPTE: m.VmPTE, pgtables_bytes: m.pgtables_bytes });
+      break;
+    }
     if (!proc.alive) {
       const kill = machine.memcg?.events.find((e) => e.type === 'oom_kill');
       if (kill && kill.type === 'oom_kill') {
@@ -114,7 +138,7 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
   return records;
 }
 
-/** The status records of a replay (without a final OOM-kill record). */
+/** The status records of a replay (without a final OOM-kill or OOM-stall record). */
 export function statusRecords(records: readonly ReplayRecord[]): StatusRecord[] {
   return records.filter((r): r is StatusRecord => !('event' in r));
 }
@@ -131,7 +155,7 @@ export function formatReplay(records: readonly ReplayRecord[]): string {
   const out = [line(head), ...rows.map(line)];
   out.push('(VmPTE, RssAnon, VmRSS, PageTables in kB)');
   for (const r of records) {
-    if ('event' in r) out.push(`OOM kill after "${r.after}" in ${r.cgroup}: VmRSS ${r.VmRSS} kB, VmPTE ${r.VmPTE} kB (pgtables_bytes ${r.pgtables_bytes})`);
+    if ('event' in r) out.push(`OOM ${r.event === 'oom_kill' ? 'kill' : 'stall (OOM killer disabled)'} after "${r.after}" in ${r.cgroup}: VmRSS ${r.VmRSS} kB, VmPTE ${r.VmPTE} kB (pgtables_bytes ${r.pgtables_bytes})`);
   }
   return out.join('\n') + '\n';
 }
