@@ -80,6 +80,12 @@ policies: [none, none]
     ]);
   });
 
+  it('limits the processes to the 4095 PCIDs of the TLB model', () => {
+    expect(issues('name: many\nprocesses: [{ name: a, count: 4000 }, { name: b, count: 96 }]\nworkloads: [{ type: zero-page-attack, size: 2MiB }]\n')).toEqual([
+      { path: 'processes', message: '4096 processes in all; at most 4095 (one PCID each)' },
+    ]);
+  });
+
   it('puts the file name and every issue in the error message', () => {
     expect(() => parseScenario('name: x\nprocesses: []\nworkloads: []\n', 'f.yaml')).toThrow(/^E_SCENARIO_INVALID: f\.yaml is not a valid scenario:\n  processes: .*\n  workloads: /);
   });

@@ -227,6 +227,9 @@ export const scenarioSchema = z
       if (s.machine.cgroup_version === 2 && v1) ctx.addIssue({ code: 'custom', path: ['cgroups', i], message: 'limit_in_bytes / oom_kill_disable are cgroup v1 files; set machine.cgroup_version: 1 or use memory_max' });
       if (s.machine.cgroup_version === 1 && v2) ctx.addIssue({ code: 'custom', path: ['cgroups', i], message: 'memory_max / memory_high are cgroup v2 files; use limit_in_bytes with cgroup_version 1' });
     });
+    const total = s.processes.reduce((n, p) => n + p.count, 0);
+    // Each address space is a PCID of the TLB model (1..4095), like an x86 ASID space without recycling.
+    if (total > 4095) ctx.addIssue({ code: 'custom', path: ['processes'], message: `${total} processes in all; at most 4095 (one PCID each)` });
     const procNames = new Set<string>();
     s.processes.forEach((p, i) => {
       if (procNames.has(p.name)) ctx.addIssue({ code: 'custom', path: ['processes', i, 'name'], message: `duplicate process name "${p.name}"` });
