@@ -194,31 +194,26 @@ export function hardwareWalkFrom(
     path[l - 1] = t;
     pathRights[l - 1] = rwus | (nx << 3);
   }
-  const refs = level - l + 1;
   for (let k = l - 1; k >= 1; k--) path[k] = -1;
-  out.memRefs = refs;
+  out.memRefs = level - l + 1;
   out.level = l;
-  out.pfn = -1;
-  out.leafPfn = -1;
-  out.rights = 0;
-  out.ok = false;
   const accBits = (access & (PF_WRITE | PF_USER)) | (access & PF_INSTR && (mode.nxe || mode.smep) ? PF_INSTR : 0);
-  if (!(lo & 1)) {
-    out.errorCode = accBits;
-    out.adWrites = ad;
-    return out;
-  }
-  if (hi & rsvdHi || l >= 4) {
-    // l >= 4 here means PS set in a PML4E / PML5E: reserved.
-    out.errorCode = PF_PROT | PF_RSVD | accBits;
-    out.adWrites = ad;
-    return out;
-  }
-  // Access rights (SDM §4.6.1) on the combined U/S, R/W and XD of every level.
+  // Not present; reserved bits, or PS in a PML4E / PML5E (l >= 4 here); access rights (SDM §4.6.1)
+  // on the combined U/S, R/W and XD of every level.
   const pkey = (hi >>> 27) & 0xf;
-  const fault = leafFault(access, rwus & 0x2, rwus & 0x4, nx, pkey, mode);
-  if (fault) {
-    out.errorCode = fault | accBits;
+  let errorCode = -1; // -1: the access is allowed
+  if (!(lo & 1)) errorCode = accBits;
+  else if (hi & rsvdHi || l >= 4) errorCode = PF_PROT | PF_RSVD | accBits;
+  else {
+    const f = leafFault(access, rwus & 0x2, rwus & 0x4, nx, pkey, mode);
+    if (f !== 0) errorCode = f | accBits;
+  }
+  if (errorCode >= 0) {
+    out.ok = false;
+    out.errorCode = errorCode;
+    out.pfn = -1;
+    out.leafPfn = -1;
+    out.rights = 0;
     out.adWrites = ad;
     return out;
   }
@@ -228,11 +223,11 @@ export function hardwareWalkFrom(
     ad++;
   }
   const base = leafPfn(lo, hi, l);
+  out.ok = true;
+  out.errorCode = 0;
   out.leafPfn = base;
   out.pfn = base + (l === 1 ? 0 : l === 2 ? lo32 & 511 : lo32 & 0x3ffff);
   out.rights = (rwus & 0x6) | (nx && mode.nxe ? RIGHT_NX : 0) | (lo & 0x100) | (nlo & 0x40) | (pkey << 12);
-  out.errorCode = 0;
-  out.ok = true;
   out.adWrites = ad;
   return out;
 }
