@@ -24,18 +24,11 @@ export { chunkedTouch, chunkedTouchOps, TOUCH_CHUNK } from './workload/ops.js';
 export { zeroPageAttack, allocatorChurn, vmBalloonMigration, sparseScan, unmappedGuest, traceWorkload } from './workload/stock.js';
 export { VERSION } from './version.js';
 export type { Machine, MachineSnapshot, ProcessMetrics, SimProcess } from './machine/types.js';
-export {
-  StockMachine,
-  buildScenarioMachine,
-  scenarioMachineConfig,
-  policyNames,
-  MachineErrorCode,
-  type MachineConfig,
-  type MachineParts,
-  type PolicyBinding,
-  type PolicyContext,
-  type PolicyFactory,
-} from './machine/build.js';
+export { StockMachine, MachineErrorCode } from './machine/build.js';
+export type { MachineConfig, MachineParts } from './machine/parts.js';
+export { policyNames, type PolicyBinding, type PolicyContext, type PolicyFactory } from './machine/policy.js';
+export { buildScenarioMachine, scenarioMachineConfig } from './machine/scenario-config.js';
+export { runUnmappedGuest, type KernelWorkEnv, type KernelWorkResult } from './machine/kernel-work.js';
 export { MmProcess, ProcessErrorCode } from './machine/process.js';
 export { runScenario, runPolicy, processInstances, type RunOptions } from './run/run.js';
 export { replayTrace, statusRecords, formatReplay, REPLAY_CGROUP, type ReplayOptions, type ReplayRecord, type OomKillRecord, type OomStallRecord } from './replay/replay.js';

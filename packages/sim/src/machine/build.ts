@@ -11,20 +11,18 @@ import {
   type OomTaskStats,
   type PageAllocator,
   type PageTableFactory,
-  type Reclaimer,
   type TlbFlusher,
 } from '@kmodel/core';
-import { BuddyAllocator, x86Layout } from '@kmodel/buddy';
-import { DirectMap, ramRangesExcluding } from '@kmodel/directmap';
-import { runUnmappedWorkload, type DirectMapStrategy } from '@kmodel/mermap';
+import { BuddyAllocator } from '@kmodel/buddy';
 import { MemcgTree, type MemcgEvent } from '@kmodel/memcg';
-import { AddressSpace, type KernelProfile, type MmHooks } from '@kmodel/mm';
+import { AddressSpace } from '@kmodel/mm';
 import { createPageTable, TlbSystem, X86PageTable } from '@kmodel/pgtable';
-import { createPolicy, POLICY_NAMES } from '@kmodel/reclaim';
 import { PteRef } from '@kmodel/pte-ref';
 import type { SimEvent } from '../report/types.js';
-import type { Scenario } from '../scenario/schema.js';
 import type { UnmappedGuestOp } from '../workload/ops.js';
+import { runUnmappedGuest } from './kernel-work.js';
+import type { MachineConfig, MachineParts } from './parts.js';
+import { BUILTIN_POLICIES, reclaimPolicy, type PolicyBinding } from './policy.js';
 import { MmProcess } from './process.js';
 import type { Machine, MachineSnapshot, SimProcess } from './types.js';
 
@@ -35,93 +33,6 @@ export const MachineErrorCode = {
   /** A process names a cgroup that does not exist. */
   NoCgroup: 'E_NO_CGROUP',
 } as const;
-
-/**
- * A reclaim policy as the machine wires it: hooks into every address space, a `Reclaimer` the
- * memcg layer calls before an OOM kill, a periodic tick, and counters for the report. Every
- * part is optional; `{}` is the `none` policy.
- */
-export interface PolicyBinding {
-  readonly name: string;
-  /** Hooks given to every address space (afterZap, beforeTableAlloc, ...). */
-  readonly hooks?: MmHooks;
-  /** Called under memcg pressure before an OOM kill. */
-  readonly reclaimer?: Reclaimer;
-  /** Kernel profile the policy needs (e.g. `none` runs a kernel without PT_RECLAIM). */
-  readonly profile?: KernelProfile;
-  /** Periodic work, after every workload op. */
-  tick?(): void;
-  /** Counters in metrics.md names (`pt_reclaim.*`, `mmap_lock.*`), added to the machine's. */
-  counters?(): Record<string, number>;
-  /** A new address space joined the machine. */
-  attach?(mm: AddressSpace): void;
-  /** How memory outside the direct map is made (for `unmapped-guest` workloads without a strategy of their own). */
-  readonly directMapStrategy?: 'direct-map' | 'per-page' | 'freetype';
-}
-
-/** What a policy factory receives: the machine's shared parts. */
-export interface PolicyContext {
-  readonly clock: SimClock;
-  readonly rng: Rng;
-  readonly pteRef: PteRef;
-  /** Live address spaces by id. */
-  readonly mms: ReadonlyMap<MmId, AddressSpace>;
-  readonly memcg: MemcgTree | null;
-  /** TLB shootdowns (the machine's TLB model). */
-  readonly tlb: TlbFlusher | null;
-  /** PFN of the shared zero page. */
-  readonly zeroPfn: number;
-}
-
-/** Builds the binding of a named policy for one machine. */
-export type PolicyFactory = (ctx: PolicyContext) => PolicyBinding;
-
-/**
- * Layers to use instead of the stock ones. Each replaces exactly one package: a user's
- * `PageAllocator` instead of `@kmodel/buddy`, their own page tables, TLB, charger, or policy.
- */
-export interface MachineParts {
-  /** The page allocator (default: `@kmodel/buddy` over the machine's RAM). */
-  readonly allocator?: PageAllocator;
-  /** The page-table factory (default: `createPageTable` of `@kmodel/pgtable`). */
-  readonly pageTables?: PageTableFactory;
-  /** TLB shootdowns (default: none counted). */
-  readonly tlb?: TlbFlusher;
-  /** Charging (default: a `@kmodel/memcg` hierarchy built from the scenario's cgroups). */
-  readonly charger?: Charger;
-  /** Policies by name, added to (and overriding) the stock ones. */
-  readonly policies?: Readonly<Record<string, PolicyFactory>>;
-  /** Parameters of stock policies by policy spec (`{ 'zero-scan': { ratio: 1 } }`), passed to `@kmodel/reclaim`'s createPolicy. */
-  readonly policyParams?: Readonly<Record<string, Record<string, unknown>>>;
-}
-
-/** The machine section of a scenario plus what a run adds. */
-export interface MachineConfig {
-  readonly ram: number;
-  readonly cpus: number;
-  readonly levels: 4 | 5;
-  readonly profile: KernelProfile | 'linux-6.18' | 'linux-6.13';
-  readonly costs: Readonly<Record<string, number>>;
-  readonly cgroupVersion: 1 | 2;
-  /** cgroups to create, parents first; limits by kernel file name (`memory.max`, `memory.limit_in_bytes`, ...). */
-  readonly cgroups: readonly { path: string; limits: Record<string, number | boolean> }[];
-  readonly seed: number;
-  readonly policy: string;
-}
-
-/** The policies the machine itself provides (the reclaim policies come from `@kmodel/reclaim`). */
-const BUILTIN_POLICIES: Record<string, PolicyFactory> = {
-  // The kernel profile of the machine alone (linux-6.18: PT_RECLAIM at MADV_DONTNEED; linux-6.13: nothing).
-  kernel: () => ({ name: 'kernel' }),
-  // The three ways of keeping guest memory out of the direct map, compared as a run's variable.
-  'direct-map': () => ({ name: 'direct-map', directMapStrategy: 'direct-map' }),
-  'per-page': () => ({ name: 'per-page', directMapStrategy: 'per-page' }),
-  freetype: () => ({ name: 'freetype', directMapStrategy: 'freetype' }),
-};
-
-const MERMAP_STRATEGY: Record<string, DirectMapStrategy> = { 'direct-map': 'direct_map', 'per-page': 'per_page', freetype: 'freetype' };
-/** Counter prefixes of the unmapped-guest workload that go into the machine's metrics. */
-const KERNEL_WORK_PREFIXES = ['directmap.', 'mermap.', 'tlb.', 'checker.', 'workload.'];
 
 const PROCESS_METRICS = ['VmPTE', 'VmRSS', 'RssAnon', 'pgtables_bytes', 'nr_ptes', 'nr_pmds', 'nr_puds', 'reclaimable_pt_bytes'] as const;
 
@@ -247,36 +158,16 @@ export class StockMachine implements Machine {
   }
 
   /**
-   * Runs `@kmodel/mermap`'s guest_memfd-like workload: folios allocated outside the direct map
-   * under the op's strategy (default: the policy's, else freetype), zeroed, read and copied
-   * through the mermap, with the stale-TLB checker on every free. It runs on its own buddy
-   * allocator and direct map over the machine's RAM (wired to the workload's TLB model, as the
-   * strategies need); its counters (directmap.*, mermap.*, tlb.*) join the machine's and its
-   * simulated time advances the machine's clock. Stale-TLB hazards become events.
+   * Runs kernel work for `process`: `@kmodel/mermap`'s guest_memfd-like workload under the
+   * op's strategy (default: the policy's, else freetype). See {@link runUnmappedGuest}.
    */
   kernelWork(op: UnmappedGuestOp, process: SimProcess): void {
     const strategy = op.strategy ?? this.policy.directMapStrategy ?? 'freetype';
-    const ram = this.config.ram;
-    const levels = this.config.levels;
-    const result = runUnmappedWorkload(
-      MERMAP_STRATEGY[strategy]!,
-      ({ tlb, clock, nrCpus }) => {
-        const layout = x86Layout({ memory: ram });
-        const directMap = new DirectMap({ ram: ramRangesExcluding(layout.endPfn, layout.holes), levels, tlb, clock });
-        const buddy = new BuddyAllocator({ layout, directMap, nrCpus });
-        return { allocator: buddy, directMap, metrics: () => ({ ...directMap.metrics(), ...buddy.counters() }) };
-      },
-      { allocations: op.allocations, order: op.order, reads: op.reads, cowFaults: op.cowFaults, frees: op.frees, maxHold: op.maxHold, checker: op.checker, nrCpus: this.config.cpus, seed: this.rng.int(0, 2 ** 31 - 1) },
-      this.clock.costs,
-    );
-    for (const [k, v] of Object.entries(result.metrics)) {
-      if (KERNEL_WORK_PREFIXES.some((p) => k.startsWith(p))) this.kernel[k] = (this.kernel[k] ?? 0) + v;
-    }
+    const r = runUnmappedGuest(op, strategy, { ram: this.config.ram, levels: this.config.levels, cpus: this.config.cpus, seed: this.rng.int(0, 2 ** 31 - 1), costs: this.clock.costs });
+    for (const [k, v] of Object.entries(r.counters)) this.kernel[k] = (this.kernel[k] ?? 0) + v;
     const start = this.clock.now;
-    this.clock.advance(result.metrics['time_ns'] ?? 0);
-    for (const h of result.hazards) {
-      this.ownEvents.push({ time_ns: start, type: 'stale_tlb_hazard', process: process.name, strategy, detail: JSON.stringify(h) });
-    }
+    this.clock.advance(r.timeNs);
+    for (const h of r.hazards) this.ownEvents.push({ time_ns: start, type: 'stale_tlb_hazard', process: process.name, strategy, detail: h });
   }
 
   private oomStats(id: MmId): OomTaskStats | null {
@@ -364,60 +255,3 @@ export class StockMachine implements Machine {
   }
 }
 
-/**
- * A stock policy (or a `+` combination such as `mainline+reclaim-path`) of `@kmodel/reclaim`:
- * its driver gets the machine's clock, address spaces, pte_ref counters, cgroups and TLB.
- * Throws E_UNKNOWN_POLICY (from `@kmodel/reclaim`) for a name it does not know.
- */
-function reclaimPolicy(spec: string, params: Record<string, unknown> = {}): PolicyFactory {
-  const make = createPolicy(spec, params);
-  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn });
-}
-
-/** Names of every policy a machine with these parts can run (stock reclaim policies combine with `+`). */
-export function policyNames(parts: MachineParts = {}): string[] {
-  return [...new Set([...Object.keys(BUILTIN_POLICIES), ...POLICY_NAMES, ...Object.keys(parts.policies ?? {})])];
-}
-
-/** Machine config of a scenario under one policy. */
-export function scenarioMachineConfig(scenario: Scenario, policy: string): MachineConfig {
-  const m = scenario.machine;
-  return {
-    ram: m.ram,
-    cpus: m.cpus,
-    levels: m.paging_levels,
-    profile: m.profile,
-    costs: m.costs,
-    cgroupVersion: m.cgroup_version,
-    cgroups: cgroupsInOrder(scenario.cgroups.map((c) => ({ path: c.path, limits: cgroupLimits(c) }))),
-    seed: scenario.seed,
-    policy,
-  };
-}
-
-function cgroupLimits(c: Scenario['cgroups'][number]): Record<string, number | boolean> {
-  const out: Record<string, number | boolean> = {};
-  if (c.memory_max !== undefined) out['memory.max'] = c.memory_max;
-  if (c.memory_high !== undefined) out['memory.high'] = c.memory_high;
-  if (c.limit_in_bytes !== undefined) out['memory.limit_in_bytes'] = c.limit_in_bytes;
-  if (c.oom_kill_disable !== undefined) out['memory.oom_control'] = c.oom_kill_disable;
-  return out;
-}
-
-/** Adds missing ancestors (without limits) and orders parents before children. */
-function cgroupsInOrder(list: { path: string; limits: Record<string, number | boolean> }[]): { path: string; limits: Record<string, number | boolean> }[] {
-  const byPath = new Map(list.map((c) => [c.path, c]));
-  for (const c of list) {
-    const parts = c.path.split('/').filter((s) => s !== '');
-    for (let i = 1; i < parts.length; i++) {
-      const p = '/' + parts.slice(0, i).join('/');
-      if (!byPath.has(p)) byPath.set(p, { path: p, limits: {} });
-    }
-  }
-  return [...byPath.values()].sort((a, b) => a.path.split('/').length - b.path.split('/').length);
-}
-
-/** Builds the stock machine for a scenario under `policy`, with the user's `parts` in place of stock layers. */
-export function buildScenarioMachine(scenario: Scenario, policy: string, parts: MachineParts = {}): StockMachine {
-  return new StockMachine(scenarioMachineConfig(scenario, policy), { ...parts, policyParams: { ...scenario.policy_params, ...parts.policyParams } });
-}

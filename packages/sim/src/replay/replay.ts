@@ -1,5 +1,6 @@
 import { GiB, NOOP_CHARGER } from '@kmodel/core';
-import { StockMachine, type MachineParts } from '../machine/build.js';
+import { StockMachine } from '../machine/build.js';
+import type { MachineParts } from '../machine/parts.js';
 import type { KernelProfile } from '../scenario/schema.js';
 import type { StatusRecord, Trace } from '../trace/index.js';
 import { traceWorkload } from '../workload/stock.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KmodelError, TimeSeries } from '@kmodel/core';
-import { buildScenarioMachine, type MachineParts } from '../machine/build.js';
+import type { MachineParts } from '../machine/parts.js';
+import { buildScenarioMachine } from '../machine/scenario-config.js';
 import type { Machine, MachineSnapshot, SimProcess } from '../machine/types.js';
 import { SERIES_METRICS, type MetricsBlock, type Report, type RunResult } from '../report/types.js';
 import type { Scenario, WorkloadSpec } from '../scenario/schema.js';

@@ -1,5 +1,6 @@
 import { fail, GiB, PMD_SIZE, show } from '@kmodel/core';
-import { StockMachine, type MachineParts } from '../machine/build.js';
+import { StockMachine } from '../machine/build.js';
+import type { MachineParts } from '../machine/parts.js';
 import { MmProcess } from '../machine/process.js';
 import { runPolicy } from '../run/run.js';
 import type { Scenario } from '../scenario/schema.js';
