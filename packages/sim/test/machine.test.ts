@@ -95,6 +95,15 @@ describe('runs', () => {
     expect(t.at(-1)).toBe(end);
   });
 
+  it('PageTables counts the top table, and the P4D tables with 5-level paging, besides pgtables_bytes', () => {
+    const text = (levels: number) => `name: pt\nmachine: { ram: 1GiB, paging_levels: ${levels} }\nprocesses: [{ name: p }]\nworkloads: [{ type: zero-page-attack, size: 2GiB }]\n`;
+    const four = runPolicy(parseScenario(text(4)), 'kernel').final;
+    const five = runPolicy(parseScenario(text(5)), 'kernel').final;
+    expect(four['pgtables_bytes']).toBe(five['pgtables_bytes']);
+    expect(four['PageTables']).toBe((four['pgtables_bytes'] as number) / 1024 + 4);
+    expect(five['PageTables']).toBe((five['pgtables_bytes'] as number) / 1024 + 8);
+  });
+
   it('a trace file runs as a workload, found next to the scenario file', () => {
     const file = join(ROOT, 'packages/sim/test/fixtures/trace-workload.yaml');
     const run = runPolicy(loadScenario(file), 'kernel', { scenarioPath: file });

@@ -212,12 +212,13 @@ export class StockMachine implements Machine {
     const sums: Record<string, number> = {};
     for (const m of PROCESS_METRICS) sums[m] = 0;
     const counters: Record<string, number> = { ...this.retired };
-    let liveMms = 0;
+    /** Table pages outside pgtables_bytes: each live mm's top table, and its P4D tables with 5-level paging. */
+    let otherTables = 0;
     for (const p of this.procs) {
       const m = p.metrics();
       const entry: Record<string, number> = { ...m, alive: p.alive ? 1 : 0 };
       if (!p.mmSpace.exited) {
-        liveMms++;
+        otherTables += 1 + (this.config.levels === 5 ? Math.max(0, p.pageTable.tableCount(4)) : 0);
         for (const [k, v] of Object.entries(p.mmSpace.counters())) {
           counters[k] = (counters[k] ?? 0) + v;
           entry[k] = v;
@@ -234,8 +235,9 @@ export class StockMachine implements Machine {
       time_ns: this.clock.now,
       MemTotal: managed * 4,
       MemFree: free * 4,
-      // NR_PAGETABLE: every level below the top (pgtables_bytes) plus each live mm's top table (pgd_alloc).
-      PageTables: sums['pgtables_bytes']! / 1024 + 4 * liveMms,
+      // NR_PAGETABLE counts every page-table page (the ctors of all levels); pgtables_bytes leaves out
+      // the top table (pgd_alloc) and, with 5-level paging, the P4D tables.
+      PageTables: sums['pgtables_bytes']! / 1024 + 4 * otherTables,
       nr_free_pages: free,
       ...sums,
       ...counters,
