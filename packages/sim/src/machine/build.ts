@@ -236,7 +236,8 @@ export class StockMachine implements Machine {
       MemTotal: managed * 4,
       MemFree: free * 4,
       // NR_PAGETABLE counts every page-table page (the ctors of all levels); pgtables_bytes leaves out
-      // the top table (pgd_alloc) and, with 5-level paging, the P4D tables.
+      // the top table (pgd_alloc) and, with 5-level paging, the P4D tables. Checked on Linux 6.18:
+      // 3000 forked children raise PageTables by their VmPTE plus 3.9-4.9 kB each (median 4.0).
       PageTables: sums['pgtables_bytes']! / 1024 + 4 * otherTables,
       nr_free_pages: free,
       ...sums,
