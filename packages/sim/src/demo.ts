@@ -26,5 +26,5 @@ try {
 }
 out.out(renderTable(report));
 const file = resolve('report-demo.html');
-writeFileSync(file, await renderHtml(report));
+writeFileSync(file, await renderHtml(report, { description: scenario.description }));
 out.out(`\nHTML report with charts: ${file}\n`);

@@ -77,6 +77,8 @@ describe.runIf(haveChromium)('HTML report in headless Chromium', () => {
     expect(requests).toEqual([`file://${file}`]);
     const rows = await page.$$eval('#summary tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')?.textContent));
     expect(rows).toEqual(['none', 'reclaim-path']);
+    const events = await page.$$eval('#events tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(events).toEqual([['reclaim-path', '2.000', 'oom_kill', 'p', '', '', '']]);
     await page.close();
   });
 

@@ -73,7 +73,7 @@ async function runAndReport(io: CliIo, file: string, policies: string[] | undefi
   else io.out(renderTable(report));
   if (opts.html) {
     const { renderHtml } = await lazy.html();
-    writeFileSync(opts.html, await renderHtml(report));
+    writeFileSync(opts.html, await renderHtml(report, { description: scenario.description }));
     io.err(`HTML report written to ${opts.html}\n`);
   }
 }
