@@ -181,6 +181,13 @@ export const MM_COUNTERS = [
 ] as const;
 
 const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+/** Internal fault result: the attempt lost its table or entry to reclaim; fault again. */
+const FAULT_RETRY = -1;
+/**
+ * Attempts after the first before a fault that keeps losing its table to reclaim gives up with
+ * VM_FAULT_OOM (the kernel retries without bound; a model must terminate).
+ */
+const FAULT_RETRIES = 8;
 /** PAGE_COPY + special: the shared zero page in a PTE (do_anonymous_page). */
 const ZERO_PTE = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
 /** A freshly written anonymous page (mk_pte + pte_mkwrite + pte_mkdirty). */
@@ -252,6 +259,17 @@ export class AddressSpace {
   private curVpn = 0;
   /** Set when a table allocation was refused or failed. */
   private tableAllocFailed = false;
+  /**
+   * Bumped whenever a table of this address space is freed. A fault that allocated or charged
+   * (which may enter reclaim) compares it with {@link AddressSpace.faultGen}, taken when the
+   * attempt began, and revalidates its table and entry only when they differ: the model's
+   * pte_offset_map_lock() returning NULL / !pte_same() (mm/memory.c do_anonymous_page,
+   * wp_page_copy, __do_huge_pmd_anonymous_page).
+   */
+  private freeGen = 0;
+  private faultGen = 0;
+  /** PTE tables allocated so far (monotonic): tells a fault whether its table is new. */
+  private ptesAllocated = 0;
   // Per-zap tallies, filled by the zap visitor.
   private zapAnon = 0;
   private zapZero = 0;
@@ -362,8 +380,10 @@ export class AddressSpace {
       this.tableAllocFailed = true;
       return null;
     }
-    if (level === 1) this.nrPtes++;
-    else if (level === 2) this.nrPmds++;
+    if (level === 1) {
+      this.nrPtes++;
+      this.ptesAllocated++;
+    } else if (level === 2) this.nrPmds++;
     else if (level === 3) this.nrPuds++;
     if (level === this.levels) this.topPfn = pfn;
     else this.hooks.onTableAlloc?.(this, this.curVpn, level);
@@ -373,6 +393,7 @@ export class AddressSpace {
   /** pte_free / pmd_free / pud_free with the destructor's accounting (mm_dec_nr_ptes ...). */
   private freeTablePage(pfn: Pfn, level: Level): void {
     this.lastPteBlock = -1;
+    this.freeGen++;
     if (level === 1) this.nrPtes--;
     else if (level === 2) this.nrPmds--;
     else if (level === 3) this.nrPuds--;
@@ -402,16 +423,48 @@ export class AddressSpace {
   private faultIn(vpn: Vpn, vma: Vma, write: boolean): number {
     const f = vma.flags;
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
+    for (let tries = 0; ; tries++) {
+      this.faultGen = this.freeGen;
+      const r = this.faultOnce(vpn, vma, write);
+      if (r !== FAULT_RETRY) return r;
+      // The attempt lost its table or entry to reclaim and released what it took: the access
+      // faults again (count_vm_event(PGFAULT) per entry into handle_mm_fault).
+      this.stats.add(this.cPgfault);
+      if (this.dead || tries === FAULT_RETRIES) return VM_FAULT_OOM;
+    }
+  }
+
+  /** Returns a page taken by {@link AddressSpace.allocAnonPage} (the fault's `release:` path). */
+  private releaseAnonPage(pfn: Pfn): void {
+    this.charger.uncharge(this.id, 'anon', 4096);
+    this.allocator.freePages(pfn, 0);
+  }
+
+  /** The PTE table covering `vpn` exists and its entry is none (pte_offset_map_lock + pte_none). */
+  private pteNoneStill(vpn: Vpn): boolean {
+    const pt = this.pageTable;
+    return pt.presentCount(vpn, 1) >= 0 && pt.entryFlags(vpn, 1) === 0;
+  }
+
+  /** The PMD table covering `blk` exists and its entry is none (pmd_none under the PMD lock). */
+  private pmdNoneStill(blk: Vpn): boolean {
+    const pt = this.pageTable;
+    return pt.tableAt(blk, 2) >= 0 && pt.tableAt(blk, 1) < 0 && pt.entryFlags(blk, 2) === 0;
+  }
+
+  /** One attempt of {@link AddressSpace.faultIn}; {@link FAULT_RETRY} when reclaim took its table. */
+  private faultOnce(vpn: Vpn, vma: Vma, write: boolean): number {
     const pt = this.pageTable;
     const blk = Math.floor(vpn / PMD_PAGES);
     if (blk !== this.lastPteBlock && !this.mayHaveHuge && !this.thpEligible(vma, vpn)) {
       // No huge PMD can be here and none will be made: find or make the PTE table in one call
       // (__pte_alloc); a new table has no entries, so the entry need not be read.
-      const before = this.nrPtes;
+      const before = this.ptesAllocated;
       this.curVpn = vpn;
       if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+      if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
       this.lastPteBlock = blk;
-      if (this.nrPtes !== before) {
+      if (this.ptesAllocated !== before) {
         this.mmapLock.faultEnter();
         return write ? this.doAnonymousWrite(vpn, vma, true) : this.doZeroRead(vpn, vma, true);
       }
@@ -495,10 +548,11 @@ export class AddressSpace {
         this.curVpn = vpn;
       }
     }
-    const before = this.nrPtes;
+    const before = this.ptesAllocated;
     if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+    if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
     this.lastPteBlock = Math.floor(vpn / PMD_PAGES);
-    const newTable = this.nrPtes !== before;
+    const newTable = this.ptesAllocated !== before;
     return write ? this.doAnonymousWrite(vpn, vma, newTable) : this.doZeroRead(vpn, vma, newTable);
   }
 
@@ -524,6 +578,11 @@ export class AddressSpace {
     if (vma.anonVma === 0) vma.anonVma = this.anon.nextAnonVma++; // vmf_anon_prepare
     const pfn = this.allocAnonPage(true);
     if (pfn < 0) return VM_FAULT_OOM;
+    // do_anonymous_page: the charge may have reclaimed the table (!vmf->pte) or filled the entry.
+    if (this.freeGen !== this.faultGen && !this.pteNoneStill(vpn)) {
+      this.releaseAnonPage(pfn);
+      return FAULT_RETRY;
+    }
     this.pageTable.setEntry(vpn, 1, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PTE : ANON_PTE | _PAGE_NX);
     this.rssAnon++;
     this.clock.charge(newTable ? 'fault_write_new_table' : 'fault_write');
@@ -559,6 +618,11 @@ export class AddressSpace {
     if (vma.anonVma === 0) vma.anonVma = this.anon.nextAnonVma++;
     const pfn = this.allocAnonPage(old === this.zeroPfn);
     if (pfn < 0) return VM_FAULT_OOM;
+    // wp_page_copy: the table may have gone (a zero-only table is reclaimable) or the entry changed (!pte_same).
+    if (this.freeGen !== this.faultGen && (pt.entryPfn(vpn, 1) !== old || pt.entryFlags(vpn, 1) !== fl)) {
+      this.releaseAnonPage(pfn);
+      return FAULT_RETRY;
+    }
     pt.setEntry(vpn, 1, pfn, ANON_PTE | nx);
     if (old === this.zeroPfn) this.rssAnon++;
     else this.anon.putPage(this.id, old);
@@ -580,6 +644,11 @@ export class AddressSpace {
       // set_huge_zero_folio: a PTE table is deposited for a later split (pgtable_trans_huge_deposit).
       const dep = this.allocTablePage(1);
       if (dep === null) return VM_FAULT_OOM;
+      // do_huge_pmd_anonymous_page re-checks pmd_none under the PMD lock after pte_alloc_one.
+      if (this.freeGen !== this.faultGen && !this.pmdNoneStill(blk)) {
+        this.freeTablePage(dep, 1);
+        return FAULT_RETRY;
+      }
       this.pageTable.setEntry(blk, 2, this.hugeZeroPfn, (vma.flags & VM_EXEC) !== 0 ? HUGE_ZERO_PMD : HUGE_ZERO_PMD | _PAGE_NX);
       this.deposits.set(blk / PMD_PAGES, dep);
       this.mayHaveHuge = true;
@@ -615,16 +684,29 @@ export class AddressSpace {
       this.stats.add(this.stats.slot('thp_fault_fallback'));
       return VM_FAULT_FALLBACK;
     }
+    let dep = -1;
     if (deposit) {
       this.curVpn = blk;
-      const dep = this.allocTablePage(1);
-      if (dep === null) {
+      const d = this.allocTablePage(1);
+      if (d === null) {
         this.charger.uncharge(this.id, 'anon', PMD_PAGES * 4096);
         this.allocator.freePages(pfn, 9);
         return VM_FAULT_OOM;
       }
-      this.deposits.set(blk / PMD_PAGES, dep);
+      dep = d;
     }
+    // __do_huge_pmd_anonymous_page: pmd_lock, then `if (unlikely(!pmd_none(*vmf->pmd))) goto unlock_release`;
+    // do_huge_zero_wp_pmd: `if (!pmd_same(pmdp_get(vmf->pmd), orig_pmd)) goto release`.
+    if (this.freeGen !== this.faultGen) {
+      const pt = this.pageTable;
+      if (deposit ? !this.pmdNoneStill(blk) : pt.tableAt(blk, 1) >= 0 || pt.entryPfn(blk, 2) !== this.hugeZeroPfn) {
+        if (dep >= 0) this.freeTablePage(dep, 1);
+        this.charger.uncharge(this.id, 'anon', PMD_PAGES * 4096);
+        this.allocator.freePages(pfn, 9);
+        return FAULT_RETRY;
+      }
+    }
+    if (dep >= 0) this.deposits.set(blk / PMD_PAGES, dep);
     this.pageTable.setEntry(blk, 2, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PMD : ANON_PMD | _PAGE_NX);
     this.anon.newThp(pfn, this.gupOnly ? -1 : pfn + (vpn - blk));
     this.rssAnon += PMD_PAGES;
@@ -647,6 +729,7 @@ export class AddressSpace {
       if (this.profile.thpOnHugeZeroWrite) {
         // do_huge_zero_wp_pmd (v6.11+): a THP replaces the huge zero page; the deposited table stays.
         const r = this.installThp(blk, vma, false, vpn);
+        if (r === FAULT_RETRY) return r;
         if (r === 0) {
           this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, false, 2);
           this.clock.charge('fault_write');
@@ -1348,35 +1431,71 @@ export class AddressSpace {
 
   private rssAnonCopied = 0;
 
-  /** copy_page_range for one VMA: mirror the tables, copy the leaves, write-protect anonymous pages. */
+  /**
+   * copy_page_range for one VMA: mirror the tables, copy the leaves, write-protect anonymous
+   * pages. The parent is walked first with no allocation (a walk must not change the table);
+   * then each child table is allocated and, since that charge may enter reclaim and free
+   * parent tables, the parent's table is looked up again before its entries are copied, as
+   * copy_pmd_range (pmd_none: skip) and copy_pte_range (pte_offset_map_rw_nolock NULL after
+   * pte_alloc_map_lock: nothing to copy, the new child table stays) do.
+   */
   private copyPageRange(child: AddressSpace, vma: Vma): boolean {
     const cpt = child.pageTable;
-    let ok = true;
+    const pt = this.pageTable;
     const start = vma.start;
     this.clearScratch();
-    this.pageTable.walk(vma.start, vma.end, {
+    const sv = this.scratchVpn;
+    const sl = this.scratchLevel;
+    const sp = this.scratchPfn;
+    // Table events are recorded in the leaf scratch with level -L (a table at level L).
+    pt.walk(vma.start, vma.end, {
       table: (_t, level, baseVpn) => {
-        child.curVpn = Math.max(baseVpn, start);
-        if (!cpt.allocTable(child.curVpn, level)) {
-          ok = false;
-          return false;
-        }
-        return true;
+        sv.push(baseVpn);
+        sl.push(-level);
+        sp.push(-1);
+        this.scratchFlags.push(0);
       },
       leaf: this.leafOps.leaf!,
       nonPresent: this.leafOps.nonPresent!,
     });
-    if (!ok) {
-      this.clearScratch();
-      return false;
-    }
-    const pt = this.pageTable;
     const a = this.anon;
-    for (let k = 0; k < this.scratchVpn.length; k++) {
-      const vpn = this.scratchVpn[k]!;
-      const level = this.scratchLevel[k]! as Level;
-      const pfn = this.scratchPfn[k]!;
+    let skipEnd = -1; // leaves below this vpn belong to a parent table that went away
+    let childGen = child.freeGen;
+    let ok = true;
+    for (let k = 0; k < sv.length; k++) {
+      const vpn = sv[k]!;
+      const lv = sl[k]!;
+      if (vpn < skipEnd) continue;
+      if (lv < 0) {
+        const level = -lv as Level;
+        const at = Math.max(vpn, start);
+        const span = level === 1 ? PMD_PAGES : level === 2 ? PUD_PAGES : PUD_PAGES * 512;
+        if (pt.tableAt(at, level) < 0) {
+          skipEnd = vpn + span; // freed by reclaim in an earlier child allocation: p?d_none, skip
+          continue;
+        }
+        child.curVpn = at;
+        const gen = this.freeGen;
+        if (!cpt.allocTable(at, level)) {
+          ok = false;
+          break;
+        }
+        childGen = child.freeGen;
+        if (this.freeGen !== gen && pt.tableAt(at, level) < 0) skipEnd = vpn + span;
+        continue;
+      }
+      const level = lv as Level;
+      const pfn = sp[k]!;
       let f = this.scratchFlags[k]!;
+      if (child.freeGen !== childGen) {
+        // Reclaim freed a child table: make sure the one this entry goes into is still there.
+        child.curVpn = vpn;
+        if (!cpt.allocTable(vpn, level === 1 ? 1 : 2)) {
+          ok = false;
+          break;
+        }
+        childGen = child.freeGen;
+      }
       if (level === 1) {
         if (pfn !== this.zeroPfn) {
           if ((f & _PAGE_RW) !== 0) {
@@ -1397,12 +1516,28 @@ export class AddressSpace {
         }
         cpt.setEntry(vpn, 1, pfn, f);
       } else {
-        // copy_huge_pmd: the child gets its own deposited table.
+        // copy_huge_pmd: the child gets its own deposited table (pte_alloc_one first, then
+        // `if (unlikely(!pmd_trans_huge(pmd)))` frees it again).
         child.curVpn = vpn;
+        const gen = this.freeGen;
         const dep = child.allocTablePage(1);
         if (dep === null) {
-          this.clearScratch();
-          return false;
+          ok = false;
+          break;
+        }
+        if (this.freeGen !== gen && (pt.tableAt(vpn, 1) >= 0 || pt.entryPfn(vpn, 2) !== pfn)) {
+          child.freeTablePage(dep, 1);
+          continue;
+        }
+        if (child.freeGen !== childGen && cpt.tableAt(vpn, 2) < 0) {
+          child.freeTablePage(dep, 1);
+          if (!cpt.allocTable(vpn, 2)) {
+            ok = false;
+            break;
+          }
+          childGen = child.freeGen;
+          k--; // copy this entry again with a fresh deposit
+          continue;
         }
         child.deposits.set(vpn / PMD_PAGES, dep);
         if (pfn !== this.hugeZeroPfn) {
@@ -1418,7 +1553,7 @@ export class AddressSpace {
       }
     }
     this.clearScratch();
-    return true;
+    return ok;
   }
 
   /**

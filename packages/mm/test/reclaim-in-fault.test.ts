@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import { GFP_KERNEL, SimClock } from '@kmodel/core';
+import type { ChargeKind, MmId } from '@kmodel/core';
+import { BuddyAllocator } from '@kmodel/buddy';
+import { MemcgTree } from '@kmodel/memcg';
+import { createPageTable } from '@kmodel/pgtable';
+import { PteRef } from '@kmodel/pte-ref';
+import { createPolicy } from '@kmodel/reclaim';
+import { AddressSpace, VM_FAULT_OOM } from '@kmodel/mm';
+import { A, RecordingCharger, machine } from './helpers/machine.js';
+
+/**
+ * Reclaim entered from a charge inside a fault may free the very PTE (or PMD) table the fault
+ * is about to fill (the kernel's pte_offset_map_lock then returns NULL and the fault is
+ * retried). These chargers free tables of the charging address space from inside `charge`.
+ */
+class FreeingCharger extends RecordingCharger {
+  /** Frees in `mm` when a charge of `kind` comes; `times` charges in a row (Infinity: always). */
+  mm: AddressSpace | null = null;
+  kind: ChargeKind = 'anon';
+  times = 1;
+  /** What to free: the PTE table of these vpns, or the (empty) PMD table. */
+  vpns: number[] = [];
+  level: 1 | 2 = 1;
+  frees = 0;
+  override charge(id: MmId, kind: ChargeKind, bytes: number): boolean {
+    if (this.mm !== null && kind === this.kind && this.times > 0) {
+      this.times--;
+      for (const v of this.vpns) {
+        const ok = this.level === 1
+          ? this.mm.tryFreePteTable(v, { allowZeroPages: true, lock: 'none' })
+          : this.mm.pageTable.presentCount(v, 2) === 0 && this.mm.pageTable.freePmdTable(v);
+        if (ok) this.frees++;
+      }
+    }
+    return super.charge(id, kind, bytes);
+  }
+}
+
+function setup() {
+  const m = machine();
+  const charger = new FreeingCharger();
+  const mm = m.mm({ charger });
+  return { m, charger, mm };
+}
+
+describe('reclaim inside a fault', () => {
+  it('a write fault whose anon charge frees the new (empty) PTE table retries with a new table', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 1024, fixedNoreplace: true });
+    charger.mm = mm;
+    charger.vpns = [A];
+    expect(mm.fault(A + 5, true)).toBe(0);
+    expect(charger.frees).toBe(1);
+    expect(mm.pageTable.presentCount(A, 1)).toBe(1);
+    expect(mm.pageTable.entryPfn(A + 5, 1)).toBeGreaterThan(0);
+    const s = mm.status();
+    expect([s.nr_ptes, s.RssAnon, s.VmPTE]).toEqual([1, 4, 12]);
+    // The first page was given back on the retry: one anon page and four live tables (PGD to PTE) are charged.
+    expect(charger.bytes).toEqual({ pagetables: 4 * 4096, anon: 4096 });
+    expect(mm.counters().pgfault).toBe(2); // the access faulted twice
+  });
+
+  it('a COW of the zero page whose charge frees the zero-only table retries, leaving one anon entry', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 512, fixedNoreplace: true });
+    expect(mm.touch(A, 512, 1, false)).toBe(0);
+    charger.mm = mm;
+    charger.vpns = [A];
+    expect(mm.fault(A + 7, true)).toBe(0);
+    expect(charger.frees).toBe(1);
+    expect(mm.pageTable.presentCount(A, 1)).toBe(1); // the zero entries went with the table
+    expect(mm.pageTable.entryPfn(A + 6, 1)).toBe(-1);
+    const s = mm.status();
+    expect([s.nr_ptes, s.RssAnon]).toEqual([1, 4]);
+    expect(charger.bytes).toEqual({ pagetables: 4 * 4096, anon: 4096 });
+  });
+
+  it('gives up with VM_FAULT_OOM, everything released, when every retry loses its table', () => {
+    const { m, charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 512, fixedNoreplace: true });
+    charger.mm = mm;
+    charger.vpns = [A];
+    charger.times = Infinity;
+    const used0 = m.allocator.managedPages() - m.allocator.nrFreePages();
+    expect(mm.fault(A, true)).toBe(VM_FAULT_OOM);
+    expect(charger.frees).toBeGreaterThan(1);
+    const s = mm.status();
+    expect([s.nr_ptes, s.RssAnon]).toEqual([0, 0]);
+    expect(charger.bytes.anon).toBe(0);
+    expect(charger.bytes.pagetables).toBe(3 * 4096); // PGD, PUD and PMD stay, as after any failed fault
+    expect(m.allocator.managedPages() - m.allocator.nrFreePages()).toBe(used0 + 2);
+    // The address space is intact: the next fault without reclaim succeeds.
+    charger.times = 0;
+    expect(mm.fault(A, true)).toBe(0);
+    expect(mm.status().RssAnon).toBe(4);
+  });
+
+  it('a THP fault whose charge frees the empty PMD table retries and maps the THP', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 1024, fixedNoreplace: true });
+    mm.madvise(A, 1024, 'hugepage');
+    charger.mm = mm;
+    charger.vpns = [A];
+    charger.level = 2;
+    expect(mm.fault(A + 3, true)).toBe(0);
+    expect(charger.frees).toBe(1);
+    expect(mm.counters().thp_fault_alloc).toBe(1);
+    const s = mm.status();
+    expect([s.nr_ptes, s.nr_pmds, s.RssAnon]).toEqual([1, 1, 2048]); // the deposited table counts
+    expect(charger.bytes).toEqual({ pagetables: 4 * 4096, anon: 512 * 4096 });
+  });
+
+  it('a huge zero page read whose deposit charge frees the empty PMD table retries', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 1024, fixedNoreplace: true });
+    mm.madvise(A, 1024, 'hugepage');
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.vpns = [A];
+    charger.level = 2;
+    // The first pagetables charge is the PMD table itself: skip it, free at the deposit's.
+    let n = 0;
+    const inner = charger.charge.bind(charger);
+    charger.charge = (id, kind, bytes) => {
+      if (kind === 'pagetables' && ++n < 3) return RecordingCharger.prototype.charge.call(charger, id, kind, bytes);
+      return inner(id, kind, bytes);
+    };
+    expect(mm.fault(A, false)).toBe(0);
+    expect(charger.frees).toBe(1);
+    expect(mm.counters().thp_zero_page_mapped).toBe(1);
+    expect([mm.status().nr_ptes, mm.status().nr_pmds]).toEqual([1, 1]);
+    expect(charger.bytes.pagetables).toBe(4 * 4096);
+  });
+
+  it('MADV_POPULATE_READ whose table charges free the earlier zero-only tables still maps the page it returns from', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 4 * 512, fixedNoreplace: true });
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.times = Infinity;
+    charger.vpns = [A, A + 512, A + 1024, A + 1536];
+    mm.madvise(A, 4 * 512, 'populate_read');
+    // Each new table's charge freed the zero-only tables before it; the last one stays full.
+    expect(mm.pageTable.presentCount(A + 1536, 1)).toBe(512);
+    expect(mm.status().nr_ptes).toBe(1);
+    expect(charger.frees).toBe(3);
+  });
+
+  it('fork: the child charges free the parent tables being copied; the copy follows what is left', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 3 * 512, fixedNoreplace: true });
+    expect(mm.touch(A, 1024, 1, false)).toBe(0); // two zero-only tables
+    expect(mm.fault(A + 1024, true)).toBe(0); // a table with one anon page (anon_vma for the copy)
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.times = Infinity;
+    charger.vpns = [A, A + 512, A + 1024];
+    const child = mm.fork(2);
+    // The first child charge (its PUD table) freed both zero-only tables of the parent.
+    expect(charger.frees).toBe(2);
+    expect([mm.status().nr_ptes, child.status().nr_ptes]).toEqual([1, 1]);
+    expect(child.pageTable.presentCount(A + 1024, 1)).toBe(1);
+    expect(child.pageTable.tableAt(A, 1)).toBe(-1);
+    expect(child.status().RssAnon).toBe(4);
+    expect(mm.pageTable.entryFlags(A + 1024, 1) & 2).toBe(0); // write-protected for COW
+    charger.mm = null;
+    expect(child.fault(A + 1024, true)).toBe(0);
+    expect(child.pageTable.entryPfn(A + 1024, 1)).not.toBe(mm.pageTable.entryPfn(A + 1024, 1));
+  });
+
+  it('fork: a charge that frees the parent PTE table right after the child table was made leaves it empty', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 2 * 512, fixedNoreplace: true });
+    expect(mm.fault(A + 600, true)).toBe(0); // anon_vma, a table at A + 512
+    expect(mm.touch(A, 512, 1, false)).toBe(0); // a zero-only table at A, copied first
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.vpns = [A];
+    // Skip the child's PGD, PUD and PMD charges; free the parent's zero-only table at the PTE charge.
+    let n = 0;
+    const inner = charger.charge.bind(charger);
+    charger.charge = (id, kind, bytes) => {
+      if (kind === 'pagetables' && ++n < 4) return RecordingCharger.prototype.charge.call(charger, id, kind, bytes);
+      return inner(id, kind, bytes);
+    };
+    const child = mm.fork(2);
+    expect(charger.frees).toBe(1);
+    // copy_pte_range: dst table allocated, src gone: nothing copied, the empty child table stays.
+    expect(child.pageTable.presentCount(A, 1)).toBe(0);
+    expect(child.pageTable.presentCount(A + 512, 1)).toBe(1);
+    expect([mm.status().nr_ptes, child.status().nr_ptes]).toEqual([1, 2]);
+  });
+});
+
+describe('reclaim-path under memory.max, without charge tracking', () => {
+  /** buddy + pgtable + pte-ref + memcg + the reclaim-path policy; reclaim may pick the faulting task. */
+  function stack(memoryMax: number) {
+    const clock = new SimClock();
+    const buddy = new BuddyAllocator({ memory: 1 << 30, nrCpus: 1 });
+    const zeroPfn = buddy.allocPages(GFP_KERNEL, 0)!;
+    const hugeZeroPfn = buddy.allocPages(GFP_KERNEL, 9)!;
+    const pteRef = new PteRef(zeroPfn);
+    const mms = new Map<MmId, AddressSpace>();
+    let kills = 0;
+    const memcg = new MemcgTree({
+      version: 'v2',
+      clock,
+      oomHost: {
+        oomStats: (id) => mms.get(id)?.oomStats() ?? null,
+        oomKill: (id) => {
+          kills++;
+          mms.get(id)?.exit();
+          mms.delete(id);
+          pteRef.forgetMm(id);
+        },
+      },
+    });
+    memcg.create('/test', { limits: { 'memory.max': memoryMax } });
+    // A charge context that never knows the charging task: reclaim may free the fault's own tables.
+    const driver = createPolicy('reclaim-path')({ clock, mms, pteRef, memcg, charge: { mm: null, kind: null } });
+    memcg.setReclaimer(driver.reclaimer);
+    memcg.attach(1, '/test');
+    const mm = new AddressSpace({
+      id: 1, allocator: buddy, pageTables: createPageTable, zeroPfn, hugeZeroPfn, observer: pteRef.observerFor(1),
+      profile: driver.profile, clock, charger: memcg, hooks: driver.hooks,
+    });
+    mms.set(1, mm);
+    driver.attach(mm);
+    return { mm, memcg, driver, pteRef, kills: () => kills };
+  }
+
+  it('a COW of the zero page at memory.max: reclaim frees the faulting zero-only table, the fault retries', () => {
+    const { mm, memcg, driver, pteRef, kills } = stack(1 << 30);
+    const base = mm.mmap({ pages: 16 * 512, align: 512 });
+    expect(mm.touch(base, 8 * 512, 1, false)).toBe(0); // 8 zero-only tables
+    memcg.write('/test', 'memory.max', memcg.read('/test', 'memory.current'));
+    expect(mm.fault(base + 5, true)).toBe(0);
+    expect(kills()).toBe(0);
+    expect(driver.report()['pt_reclaim.pte_tables_freed']).toBe(8);
+    expect(mm.pageTable.presentCount(base, 1)).toBe(1);
+    expect([mm.status().nr_ptes, mm.status().RssAnon]).toEqual([1, 4]);
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+  });
+
+  it('a write into a new table at memory.max: reclaim frees the new empty table, the fault retries', () => {
+    const { mm, memcg, driver, pteRef, kills } = stack(1 << 30);
+    const base = mm.mmap({ pages: 16 * 512, align: 512 });
+    expect(mm.touch(base, 4 * 512, 1, false)).toBe(0); // 4 zero-only tables
+    // Room for the new PTE table only: the anon charge reclaims.
+    memcg.write('/test', 'memory.max', String(Number(memcg.read('/test', 'memory.current')) + 4096));
+    expect(mm.fault(base + 8 * 512 + 3, true)).toBe(0);
+    expect(kills()).toBe(0);
+    expect(driver.report()['pt_reclaim.pte_tables_freed']).toBe(5); // the 4 zero-only ones and the new one
+    expect([mm.status().nr_ptes, mm.status().RssAnon]).toEqual([1, 4]);
+    expect(mm.pageTable.entryFlags(base + 8 * 512 + 3, 1) & 2).toBe(2);
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+  });
+});
