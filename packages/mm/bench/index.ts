@@ -162,3 +162,30 @@ const [w4, nw] = best(9, () => {
 report('write-4K', w4, nw, 2300);
 report('DONTNEED, per PTE table freed', dnNs, dnTables, 600);
 
+
+// tryFreePteTable on zero-only tables (every entry maps the zero page: a scan of 512, a zap, a free)
+// and on empty tables (presentCount 0: a free only).
+for (const kind of ['zero-only', 'empty'] as const) {
+  const tables = 1024;
+  const [t, n] = best(5, () => {
+    const mm = newMm();
+    const pages = tables * 512;
+    mm.mmap({ addr: A, pages, fixedNoreplace: true });
+    mm.touch(A, pages, 1, false);
+    if (kind === 'empty') {
+      // Two zaps per table, neither covering all 2 MiB: PT_RECLAIM leaves the empty table.
+      for (let v = A; v < A + pages; v += 512) {
+        mm.madvise(v, 1, 'dontneed');
+        mm.madvise(v + 1, 511, 'dontneed');
+      }
+    }
+    let freed = 0;
+    const ns = time(() => {
+      for (let v = A; v < A + pages; v += 512) if (mm.tryFreePteTable(v, { allowZeroPages: true, lock: 'none' })) freed++;
+    });
+    mm.exit();
+    return [ns, freed];
+  });
+  report(`tryFreePteTable (${kind})`, t, n, kind === 'zero-only' ? 512 * 2 + 650 : 650);
+}
+console.log(`host memory: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);

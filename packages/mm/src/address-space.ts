@@ -37,6 +37,7 @@ import type {
   WalkOps,
 } from '@kmodel/core';
 import { AnonPages } from './anon-pages.js';
+import { ZeroCount } from './zero-count.js';
 import {
   ADVICE_BY_NUMBER,
   DEFAULT_MAP_WINDOW_VPN,
@@ -281,6 +282,11 @@ export class AddressSpace {
   private readonly scratchLevel: number[] = [];
   private readonly zapVisit: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void;
   private readonly leafOps: WalkOps;
+  /** tryFreePteTable's check: stops at the first entry that is not the zero page (its vpn in zeroScanBad). */
+  private readonly zeroScanOps: WalkOps;
+  private zeroScanBad = -1;
+  /** Zero-page entries per PTE table (from the entry hooks). */
+  private readonly zeroCount: ZeroCount;
 
   constructor(options: AddressSpaceOptions) {
     const levels = options.levels ?? 4;
@@ -340,11 +346,23 @@ export class AddressSpace {
         this.scratchFlags.push((lo & 0xfff) | ((hi >>> 20) << 12));
       },
     };
+    this.zeroScanOps = {
+      leaf: (vpn, level, pfn) => {
+        if (level === 1 && pfn === this.zeroPfn) return true;
+        this.zeroScanBad = vpn;
+        return false;
+      },
+      nonPresent: (vpn) => {
+        this.zeroScanBad = vpn;
+        return false;
+      },
+    };
     const tables: TableAllocator = {
       allocTable: (level) => this.allocTablePage(level),
       freeTable: (pfn, level) => this.freeTablePage(pfn, level),
     };
-    const ptOptions = options.observer === undefined ? { levels, tables } : { levels, tables, observer: options.observer };
+    this.zeroCount = new ZeroCount(this.zeroPfn, options.observer);
+    const ptOptions = { levels, tables, observer: this.zeroCount.observer };
     this.pageTable = this.factory(ptOptions);
   }
 
@@ -1335,26 +1353,29 @@ export class AddressSpace {
       fail(E.AddressRange, `tryFreePteTable: vpn ${show(vpn)} is outside the user address space`, { vpn });
     const pt = this.pageTable;
     const blk = vpn - (vpn % PMD_PAGES);
-    if (pt.tableAt(blk, 1) < 0) return false;
+    const present = pt.presentCount(blk, 1);
+    if (present < 0) return false;
     const costs = this.clock.costs;
     let scanned = 0;
-    const present = pt.presentCount(blk, 1);
     if (present > 0) {
       if (!options.allowZeroPages) return false;
-      for (let i = 0; i < PMD_PAGES; i++) {
-        scanned++;
-        const p = pt.entryPfn(blk + i, 1);
-        if (p !== -1 && p !== this.zeroPfn) {
+      // The model's cost is the kernel's scan of the 512 entries up to the first that blocks.
+      // The host knows a zero-only table from its zero count; only a table that is not one is
+      // walked (present entries only) to find where the kernel's scan would stop.
+      if (this.zeroCount.counts[pt.tableAt(blk, 1)] !== present) {
+        this.zeroScanBad = -1;
+        pt.walk(blk, blk + PMD_PAGES, this.zeroScanOps);
+        if (this.zeroScanBad >= 0) {
+          // A page other than the zero page, or a non-present entry (PROT_NONE zero page, marker).
+          scanned = this.zeroScanBad - blk + 1;
           this.stats.add(this.stats.slot('pt_reclaim.entries_scanned'), scanned);
           this.holdLock(options, scanned * costs.pte_scan_entry);
           return false;
         }
-        if (p === -1 && (pt.entryFlags(blk + i, 1) !== 0)) {
-          this.holdLock(options, scanned * costs.pte_scan_entry);
-          return false; // a non-present entry (PROT_NONE zero page, marker) blocks reclaim
-        }
       }
-      for (let i = 0; i < PMD_PAGES; i++) if (pt.entryPfn(blk + i, 1) !== -1) pt.clearEntry(blk + i, 1);
+      scanned = PMD_PAGES;
+      // Every entry is the zero page (nothing to account): they go with the table, whose
+      // observer hears tableFree (the PageTable contract's freePteTable).
     }
     pt.freePteTable(blk);
     this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, true, 1);

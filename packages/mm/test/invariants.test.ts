@@ -98,6 +98,49 @@ describe('invariants under random operation sequences', () => {
     fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => run(ops) === run(ops)), { numRuns: 30, seed: 3 });
   });
 
+  it('tryFreePteTable frees exactly the empty and zero-only PTE tables, and nothing else changes', () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.constantFrom('madvise', 'always'), (ops, thp) => {
+        const m = machine(1 << 20);
+        const mm = m.mm({ thp: thp as 'madvise' });
+        for (const o of ops) if (o.k !== 'fork') apply(mm, o);
+        const pt = mm.pageTable;
+        for (let blk = BASE; blk < BASE + SPAN; blk += 512) {
+          const present = pt.presentCount(blk, 1);
+          let zeroOnly = present >= 0;
+          let firstBad = -1;
+          if (present > 0)
+            pt.walk(blk, blk + 512, {
+              leaf(vpn, level, pfn) {
+                if (level === 1 && pfn === m.zeroPfn) return true;
+                zeroOnly = false;
+                firstBad = vpn;
+                return false;
+              },
+              nonPresent(vpn) {
+                zeroOnly = false;
+                firstBad = vpn;
+                return false;
+              },
+            });
+          const before = JSON.stringify([mm.status(), mm.counters()['pt_reclaim.pte_tables_freed']]);
+          const scanned0 = mm.counters()['pt_reclaim.entries_scanned']!;
+          expect(mm.tryFreePteTable(blk, { allowZeroPages: true, lock: 'none' })).toBe(zeroOnly);
+          if (zeroOnly) expect(pt.tableAt(blk, 1)).toBe(-1);
+          else {
+            expect(JSON.stringify([mm.status(), mm.counters()['pt_reclaim.pte_tables_freed']])).toBe(before);
+            expect(pt.presentCount(blk, 1)).toBe(present);
+            if (firstBad >= 0) expect(mm.counters()['pt_reclaim.entries_scanned']! - scanned0).toBe(firstBad - blk + 1);
+          }
+          check(mm, m.zeroPfn, m.hugeZeroPfn);
+        }
+        mm.exit();
+        expect(m.charger.bytes.pagetables ?? 0).toBe(0);
+      }),
+      { numRuns: 120, seed: 11 },
+    );
+  });
+
   it('munmap of everything leaves no table below the top', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), (ops) => {

@@ -63,6 +63,33 @@ describe('on the stock buddy allocator and pte_ref', () => {
     expect(kb(mm)).toEqual([20, 4]);
   });
 
+  it('tryFreePteTable scans up to the first entry that is not the zero page and changes nothing then', () => {
+    const { pteRef, mm, clock } = stock();
+    mm.mmap({ addr: A, pages: 4 * MiB, fixedNoreplace: true });
+    expect(mm.touch(A, 4 * MiB, 1, false)).toBe(0); // 2 zero-only tables
+    expect(mm.fault(A + 100, true)).toBe(0); // table 0: entry 100 is an anonymous page
+    mm.mprotect(A + 2 * MiB + 300, 1, 0); // table 1: entry 300 is a PROT_NONE zero page
+    const t0 = clock.now;
+    expect(mm.tryFreePteTable(A + 5, { allowZeroPages: true, lock: 'write' })).toBe(false);
+    expect(mm.counters()['pt_reclaim.entries_scanned']).toBe(101);
+    expect(mm.counters()['mmap_lock.write_hold_ns']).toBe(101 * clock.costs.pte_scan_entry);
+    expect(mm.tryFreePteTable(A + 2 * MiB, { allowZeroPages: true, lock: 'none' })).toBe(false);
+    expect(mm.counters()['pt_reclaim.entries_scanned']).toBe(101 + 301);
+    expect(mm.pageTable.presentCount(A, 1)).toBe(512);
+    expect(mm.pageTable.presentCount(A + 2 * MiB, 1)).toBe(512);
+    expect(mm.pageTable.entryPfn(A + 99, 1)).toBe(mm.pageTable.entryPfn(A + 101, 1)); // zero pages kept
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+    expect(clock.now - t0).toBe(0); // background hold: the caller does not stall
+    // A zero-only table goes with all 512 entries scanned; pte_ref hears every clear.
+    mm.mprotect(A + 2 * MiB + 300, 1, 3); // present again (pte_modify keeps the frame)
+    expect(mm.tryFreePteTable(A + 2 * MiB, { allowZeroPages: true, lock: 'none' })).toBe(true);
+    expect(mm.counters()['pt_reclaim.entries_scanned']).toBe(101 + 301 + 512);
+    expect(mm.pageTable.tableAt(A + 2 * MiB, 1)).toBe(-1);
+    expect(mm.status().nr_ptes).toBe(1);
+    expect(pteRef.pteTableCount(1)).toBe(1);
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+  });
+
   it('a background writer makes faults wait without per-VMA locks, and only VMA-locking writers with them', () => {
     const { mm, clock } = stock();
     mm.mmap({ addr: A, pages: 4 * MiB, fixedNoreplace: true });
