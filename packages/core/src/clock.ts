@@ -18,6 +18,11 @@ export const DEFAULT_COSTS = {
   fault_write: 2300,
   /** Write fault that also allocates a PTE table (measured 2.33-2.36 us). */
   fault_write_new_table: 2350,
+  /**
+   * THP write fault: allocate and zero a 2 MiB page and map it at PMD level (measured: median of
+   * 5 runs 174-217 us over 7 runs of packages/mm/test/native/thp-fault.c; median 215 us).
+   */
+  fault_write_thp: 215_000,
   /** MADV_DONTNEED, per PTE table zapped and freed (measured 0.55-0.77 us). */
   dontneed_per_table_freed: 650,
   /** munmap, per zero-page entry (measured 10-11 ns). */

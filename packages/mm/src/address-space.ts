@@ -330,7 +330,12 @@ export class AddressSpace {
     this.cPgfault = this.stats.slot('pgfault');
     this.options = options;
 
-    this.zapVisit = (vpn, level, pfn) => this.zapOne(vpn, level, pfn);
+    const zeroPfn = this.zeroPfn;
+    this.zapVisit = (vpn, level, pfn) => {
+      // The common entry of a zapped PTE table, inline: a shared zero page (not in RSS).
+      if (pfn === zeroPfn && level === 1) this.zapZero++;
+      else this.zapOne(vpn, level, pfn);
+    };
     this.leafOps = {
       leaf: (vpn, level, pfn, flags) => {
         this.scratchVpn.push(vpn);
@@ -677,8 +682,7 @@ export class AddressSpace {
     }
     const r = this.installThp(blk, vma, true, vpn);
     if (r === 0) {
-      this.clock.charge('fault_write_new_table');
-      this.clock.charge('zero_page_4k', PMD_PAGES - 1);
+      this.clock.charge('fault_write_thp');
       this.stats.add(this.cPgfault);
     }
     return r;
@@ -750,8 +754,7 @@ export class AddressSpace {
         if (r === FAULT_RETRY) return r;
         if (r === 0) {
           this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, false, 2);
-          this.clock.charge('fault_write');
-          this.clock.charge('zero_page_4k', PMD_PAGES - 1);
+          this.clock.charge('fault_write_thp'); // do_huge_zero_wp_pmd allocates and zeroes a THP too
           this.stats.add(this.cPgfault);
           return 0;
         }

@@ -20,6 +20,22 @@ describe('THP and the huge zero page (MADV_HUGEPAGE)', () => {
     expect(mm.pageTable.tableCount(1)).toBe(0);
   });
 
+  it('a THP write fault, and a write to the huge zero page, each cost fault_write_thp on the simulated clock', () => {
+    const mm = machine().mm();
+    mm.mmap(rw(8 * MiB));
+    mm.madvise(A, 8 * MiB, 'hugepage');
+    const c = mm.clock;
+    let t = c.now;
+    expect(mm.fault(A, true)).toBe(0);
+    expect(c.now - t).toBe(215_000);
+    expect(c.costs.fault_write_thp).toBe(215_000);
+    expect(mm.fault(A + 2 * MiB, false)).toBe(0); // the huge zero page
+    t = c.now;
+    expect(mm.fault(A + 2 * MiB + 9, true)).toBe(0); // do_huge_zero_wp_pmd: a THP in place
+    expect(c.now - t).toBe(215_000);
+    expect(mm.counters().thp_fault_alloc).toBe(2);
+  });
+
   it('a write to the huge zero page allocates a THP; DONTNEED of 4 KiB splits; DONTNEED of a whole block frees its deposit', () => {
     const mm = machine().mm();
     mm.mmap(rw(8 * MiB));
