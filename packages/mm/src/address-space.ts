@@ -1483,6 +1483,7 @@ export class AddressSpace {
       nonPresent: this.leafOps.nonPresent!,
     });
     const a = this.anon;
+    const walkGen = this.freeGen;
     let skipEnd = -1; // leaves below this vpn belong to a parent table that went away
     let childGen = child.freeGen;
     let ok = true;
@@ -1493,8 +1494,8 @@ export class AddressSpace {
       if (lv < 0) {
         const level = -lv as Level;
         const at = Math.max(vpn, start);
-        const span = level === 1 ? PMD_PAGES : level === 2 ? PUD_PAGES : PUD_PAGES * 512;
-        if (pt.tableAt(at, level) < 0) {
+        const span = 512 ** level; // pages mapped by a table at `level`
+        if (this.freeGen !== walkGen && pt.tableAt(at, level) < 0) {
           skipEnd = vpn + span; // freed by reclaim in an earlier child allocation: p?d_none, skip
           continue;
         }
@@ -1549,7 +1550,7 @@ export class AddressSpace {
           ok = false;
           break;
         }
-        if (this.freeGen !== gen && (pt.tableAt(vpn, 1) >= 0 || pt.entryPfn(vpn, 2) !== pfn)) {
+        if (this.freeGen !== gen && (pt.tableAt(vpn, 1) >= 0 || pt.entryFlags(vpn, 2) === 0)) {
           child.freeTablePage(dep, 1);
           continue;
         }

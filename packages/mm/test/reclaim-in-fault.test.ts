@@ -169,6 +169,33 @@ describe('reclaim inside a fault', () => {
     expect(child.pageTable.entryPfn(A + 1024, 1)).not.toBe(mm.pageTable.entryPfn(A + 1024, 1));
   });
 
+  it('fork: charges that free parent tables around a THP still copy the THP with its own deposit', () => {
+    const { charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 3 * 512, fixedNoreplace: true });
+    mm.madvise(A + 512, 512, 'hugepage');
+    expect(mm.touch(A, 512, 1, false)).toBe(0); // zero-only table (before the THP area)
+    expect(mm.fault(A + 512, true)).toBe(0); // a THP
+    expect(mm.touch(A + 1024, 512, 1, false)).toBe(0); // zero-only table after it
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.times = Infinity;
+    charger.vpns = [A, A + 1024];
+    const child = mm.fork(2);
+    expect(charger.frees).toBe(2);
+    const c = child.status();
+    expect([c.nr_ptes, c.RssAnon]).toEqual([1, 2048]); // the deposit only
+    expect(child.pageTable.entryPfn(A + 512, 2)).toBe(mm.pageTable.entryPfn(A + 512, 2));
+    expect(child.pageTable.tableAt(A, 1)).toBe(-1);
+    expect(child.pageTable.tableAt(A + 1024, 1)).toBe(-1);
+    expect(mm.pageTable.entryFlags(A + 512, 2) & 2).toBe(0); // write-protected in the parent
+    charger.mm = null;
+    expect(child.fault(A + 600, true)).toBe(0); // COW on the shared THP splits the child's PMD
+    expect(child.counters().thp_split_pmd).toBe(1);
+    child.exit();
+    mm.exit();
+    expect(charger.bytes).toEqual({ pagetables: 0, anon: 0 });
+  });
+
   it('fork: a charge that frees the parent PTE table right after the child table was made leaves it empty', () => {
     const { charger, mm } = setup();
     mm.mmap({ addr: A, pages: 2 * 512, fixedNoreplace: true });
