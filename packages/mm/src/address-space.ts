@@ -367,7 +367,7 @@ export class AddressSpace {
       freeTable: (pfn, level) => this.freeTablePage(pfn, level),
     };
     this.zeroCount = new ZeroCount(this.zeroPfn, options.observer);
-    const ptOptions = { levels, tables, observer: this.zeroCount.observer };
+    const ptOptions = { levels, tables, observer: this.zeroCount };
     this.pageTable = this.factory(ptOptions);
   }
 

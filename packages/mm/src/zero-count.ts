@@ -1,62 +1,52 @@
 import type { EntryObserver, Level, Pfn, TableId, Vpn } from '@kmodel/core';
 
+/** Bits of an entry's low half that a present zero-page PTE fixes: PFN bits 0-19 and _PAGE_PRESENT. */
+const LO_MASK = 0xfffff001 | 0;
+
 /**
  * Per PTE table, how many present entries map the shared zero page: kept from the page
  * table's entry hooks, so that page-table reclaim can tell a zero-only table in O(1)
- * (presentCount === zero count) instead of reading its 512 entries. It forwards every hook
- * to the user's observer, if any.
+ * (presentCount === zero count) instead of reading its 512 entries. It is the page table's
+ * observer and forwards every hook to the user's observer, if any.
  *
  * @internal
  */
-export class ZeroCount {
+export class ZeroCount implements EntryObserver {
   /** Zero-page entries per table id. */
   counts = new Int32Array(256);
-  /** The observer to give the page table. */
-  readonly observer: EntryObserver;
-  /** Entry bits of a present PTE for the zero page: low half (PFN bits 0-19 and _PAGE_PRESENT), high half (PFN bits 20-39). */
+  /** Low / high entry half of a present zero-page PTE under LO_MASK / 0xfffff (signed 32-bit). */
   private readonly zLo: number;
   private readonly zHi: number;
 
-  constructor(zeroPfn: Pfn, user: EntryObserver | undefined) {
-    this.zLo = (((zeroPfn % 0x100000) << 12) | 1) >>> 0;
+  constructor(
+    zeroPfn: Pfn,
+    private readonly user: EntryObserver | undefined,
+  ) {
+    this.zLo = ((zeroPfn % 0x100000) << 12) | 1;
     this.zHi = Math.floor(zeroPfn / 0x100000) & 0xfffff;
+  }
+
+  pteSet(t: TableId, i: number, oLo: number, oHi: number, nLo: number, nHi: number): void {
     const zLo = this.zLo;
     const zHi = this.zHi;
-    // A present zero-page PTE: the PFN bits and _PAGE_PRESENT (see core's entry.ts layout).
-    const isZero = (lo: number, hi: number): number => (((lo & 0xfffff001) >>> 0) === zLo && (hi & 0xfffff) === zHi ? 1 : 0);
-    if (user === undefined) {
-      this.observer = {
-        pteSet: (t, _i, oLo, oHi, nLo, nHi) => {
-          const d = isZero(nLo, nHi) - isZero(oLo, oHi);
-          if (d !== 0) this.counts[t]! += d;
-        },
-        pteClear: (t, _i, oLo, oHi) => {
-          if (isZero(oLo, oHi) === 1) this.counts[t]!--;
-        },
-        tableAlloc: (t) => this.reset(t),
-        tableFree: (t) => this.reset(t),
-      };
-    } else {
-      this.observer = {
-        pteSet: (t, i, oLo, oHi, nLo, nHi) => {
-          const d = isZero(nLo, nHi) - isZero(oLo, oHi);
-          if (d !== 0) this.counts[t]! += d;
-          user.pteSet(t, i, oLo, oHi, nLo, nHi);
-        },
-        pteClear: (t, i, oLo, oHi) => {
-          if (isZero(oLo, oHi) === 1) this.counts[t]!--;
-          user.pteClear(t, i, oLo, oHi);
-        },
-        tableAlloc: (t: TableId, level: Level, baseVpn: Vpn) => {
-          this.reset(t);
-          user.tableAlloc(t, level, baseVpn);
-        },
-        tableFree: (t: TableId, level: Level) => {
-          this.reset(t);
-          user.tableFree(t, level);
-        },
-      };
-    }
+    if ((nLo & LO_MASK) === zLo && (nHi & 0xfffff) === zHi) this.counts[t]!++;
+    if ((oLo & LO_MASK) === zLo && (oHi & 0xfffff) === zHi) this.counts[t]!--;
+    if (this.user !== undefined) this.user.pteSet(t, i, oLo, oHi, nLo, nHi);
+  }
+
+  pteClear(t: TableId, i: number, oLo: number, oHi: number): void {
+    if ((oLo & LO_MASK) === this.zLo && (oHi & 0xfffff) === this.zHi) this.counts[t]!--;
+    if (this.user !== undefined) this.user.pteClear(t, i, oLo, oHi);
+  }
+
+  tableAlloc(t: TableId, level: Level, baseVpn: Vpn): void {
+    this.reset(t);
+    if (this.user !== undefined) this.user.tableAlloc(t, level, baseVpn);
+  }
+
+  tableFree(t: TableId, level: Level): void {
+    this.reset(t);
+    if (this.user !== undefined) this.user.tableFree(t, level);
   }
 
   private reset(t: TableId): void {
