@@ -284,3 +284,32 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
     expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
   });
 });
+
+describe('zero-page entry counts behind tryFreePteTable', () => {
+  it('hold for a zero page whose PFN sets the top bit of the low entry half and bits above 2^20', () => {
+    for (const zeroPfn of [0x3fffff, 0x80000, 0x123456789]) {
+      const m = machine();
+      const mm = m.mm({ zeroPfn });
+      mm.mmap({ addr: A, pages: 3 * 512, fixedNoreplace: true });
+      expect(mm.touch(A, 3 * 512, 1, false)).toBe(0);
+      expect(mm.pageTable.entryPfn(A, 1)).toBe(zeroPfn);
+      expect(mm.fault(A + 512 + 9, true)).toBe(0); // table 1: one anonymous page
+      mm.mprotect(A + 1024 + 3, 1, 0); // table 2: one PROT_NONE zero page
+      expect(mm.tryFreePteTable(A + 1024, { allowZeroPages: true, lock: 'none' })).toBe(false);
+      expect(mm.tryFreePteTable(A + 512, { allowZeroPages: true, lock: 'none' })).toBe(false);
+      expect(mm.counters()['pt_reclaim.entries_scanned']).toBe(4 + 10);
+      expect(mm.tryFreePteTable(A, { allowZeroPages: true, lock: 'none' })).toBe(true);
+      expect(mm.status().nr_ptes).toBe(2);
+      // Splitting a huge zero PMD fills the withdrawn table with 512 zero entries.
+      const H = A + 8 * 512;
+      mm.mmap({ addr: H, pages: 512, fixedNoreplace: true });
+      mm.madvise(H, 512, 'hugepage');
+      expect(mm.fault(H, false)).toBe(0);
+      expect(mm.pageTable.entryPfn(H, 2)).toBe(m.hugeZeroPfn);
+      mm.madvise(H + 5, 1, 'dontneed'); // split: 511 zero entries and a none one
+      expect(mm.pageTable.presentCount(H, 1)).toBe(511);
+      expect(mm.tryFreePteTable(H, { allowZeroPages: true, lock: 'none' })).toBe(true);
+      expect(mm.status().nr_ptes).toBe(2);
+    }
+  });
+});
