@@ -14,6 +14,7 @@ import type { PageAllocator } from '@kmodel/core';
 import { BuddyAllocator } from '@kmodel/buddy';
 import { createPageTable } from '@kmodel/pgtable';
 import { AddressSpace } from '@kmodel/mm';
+import { PteRef } from '@kmodel/pte-ref';
 
 const A = 0x100000000; // vpn of 0x100000000000
 const MiB_PAGES = 256;
@@ -50,12 +51,17 @@ class FreeListAllocator implements PageAllocator {
 
 const ALLOCATOR = process.argv[2] === 'freelist' ? 'freelist' : 'buddy';
 
-function machine(memoryBytes: number) {
+/** Address spaces on one allocator; with `pteRef`, each gets a pte_ref observer (as in every reclaim setup). */
+function machine(memoryBytes: number, pteRef = false) {
   const allocator: PageAllocator = ALLOCATOR === 'buddy' ? new BuddyAllocator({ memory: memoryBytes }) : new FreeListAllocator(memoryBytes / 4096);
   const zeroPfn = allocator.allocPages(GFP_PGTABLE_USER, 0)!;
   const hugeZeroPfn = allocator.allocPages(GFP_PGTABLE_USER, 9)!;
+  const ref = new PteRef(zeroPfn);
   let id = 1;
-  return () => new AddressSpace({ id: id++, allocator, pageTables: createPageTable, zeroPfn, hugeZeroPfn });
+  return () => {
+    const n = id++;
+    return new AddressSpace({ id: n, allocator, pageTables: createPageTable, zeroPfn, hugeZeroPfn, ...(pteRef ? { observer: ref.observerFor(n) } : {}) });
+  };
 }
 
 function time(fn: () => void): number {
@@ -163,16 +169,18 @@ report('write-4K', w4, nw, 2300);
 report('DONTNEED, per PTE table freed', dnNs, dnTables, 600);
 
 
-// tryFreePteTable on zero-only tables (every entry maps the zero page: a scan of 512, a zap, a free)
-// and on empty tables (presentCount 0: a free only).
-for (const kind of ['zero-only', 'empty'] as const) {
+// tryFreePteTable on zero-only tables (every entry maps the zero page) and on empty tables
+// (presentCount 0: a free only); with a pte_ref observer mm knows a zero-only table from its
+// zero-page count, without one it walks the table's 512 entries.
+const withRef = machine(16 * GiB, true);
+for (const [kind, make] of [['zero-only, pte_ref', withRef], ['zero-only, no observer', newMm], ['empty, pte_ref', withRef]] as const) {
   const tables = 1024;
   const [t, n] = best(5, () => {
-    const mm = newMm();
+    const mm = make();
     const pages = tables * 512;
     mm.mmap({ addr: A, pages, fixedNoreplace: true });
     mm.touch(A, pages, 1, false);
-    if (kind === 'empty') {
+    if (kind.startsWith('empty')) {
       // Two zaps per table, neither covering all 2 MiB: PT_RECLAIM leaves the empty table.
       for (let v = A; v < A + pages; v += 512) {
         mm.madvise(v, 1, 'dontneed');
@@ -186,6 +194,6 @@ for (const kind of ['zero-only', 'empty'] as const) {
     mm.exit();
     return [ns, freed];
   });
-  report(`tryFreePteTable (${kind})`, t, n, kind === 'zero-only' ? 512 * 2 + 650 : 650);
+  report(`tryFreePteTable (${kind})`, t, n, kind.startsWith('zero') ? 512 * 2 + 650 : 650);
 }
 console.log(`host memory: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);

@@ -285,8 +285,8 @@ export class AddressSpace {
   /** tryFreePteTable's check: stops at the first entry that is not the zero page (its vpn in zeroScanBad). */
   private readonly zeroScanOps: WalkOps;
   private zeroScanBad = -1;
-  /** Zero-page entries per PTE table (from the entry hooks). */
-  private readonly zeroCount: ZeroCount;
+  /** Zero-page entries per PTE table (from the entry hooks), when there is an observer. */
+  private readonly zeroCount: ZeroCount | null;
 
   constructor(options: AddressSpaceOptions) {
     const levels = options.levels ?? 4;
@@ -366,8 +366,10 @@ export class AddressSpace {
       allocTable: (level) => this.allocTablePage(level),
       freeTable: (pfn, level) => this.freeTablePage(pfn, level),
     };
-    this.zeroCount = new ZeroCount(this.zeroPfn, options.observer);
-    const ptOptions = { levels, tables, observer: this.zeroCount };
+    // With an entry observer (pte_ref: every reclaim setup has one) mm counts zero-page entries
+    // behind it; without one the page table calls no hook at all, and tryFreePteTable walks.
+    this.zeroCount = options.observer === undefined ? null : new ZeroCount(this.zeroPfn, options.observer);
+    const ptOptions = this.zeroCount === null ? { levels, tables } : { levels, tables, observer: this.zeroCount };
     this.pageTable = this.factory(ptOptions);
   }
 
@@ -1355,6 +1357,7 @@ export class AddressSpace {
     if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn >= this.taskSize)
       fail(E.AddressRange, `tryFreePteTable: vpn ${show(vpn)} is outside the user address space`, { vpn });
     const pt = this.pageTable;
+    const zc = this.zeroCount;
     const blk = vpn - (vpn % PMD_PAGES);
     const present = pt.presentCount(blk, 1);
     if (present < 0) return false;
@@ -1363,9 +1366,10 @@ export class AddressSpace {
     if (present > 0) {
       if (!options.allowZeroPages) return false;
       // The model's cost is the kernel's scan of the 512 entries up to the first that blocks.
-      // The host knows a zero-only table from its zero count; only a table that is not one is
-      // walked (present entries only) to find where the kernel's scan would stop.
-      if (this.zeroCount.counts[pt.tableAt(blk, 1)] !== present) {
+      // With an observer the host knows a zero-only table from its zero count; otherwise, or
+      // for a table that is not one, the present entries are walked up to the first that
+      // blocks (where the kernel's scan would stop).
+      if (zc === null || zc.counts[pt.tableAt(blk, 1)] !== present) {
         this.zeroScanBad = -1;
         pt.walk(blk, blk + PMD_PAGES, this.zeroScanOps);
         if (this.zeroScanBad >= 0) {

@@ -4,10 +4,11 @@ import type { EntryObserver, Level, Pfn, TableId, Vpn } from '@kmodel/core';
 const LO_MASK = 0xfffff001 | 0;
 
 /**
- * Per PTE table, how many present entries map the shared zero page: kept from the page
- * table's entry hooks, so that page-table reclaim can tell a zero-only table in O(1)
- * (presentCount === zero count) instead of reading its 512 entries. It is the page table's
- * observer and forwards every hook to the user's observer, if any.
+ * Per PTE table, how many present entries map the shared zero page, so that page-table
+ * reclaim can tell a zero-only table in O(1) (presentCount === zero count) instead of
+ * reading its 512 entries. It is the page table's observer and forwards every hook to the
+ * user's observer (mm installs it only when there is one, so that an address space without
+ * an observer keeps a page table that calls no hooks).
  *
  * @internal
  */
@@ -20,7 +21,7 @@ export class ZeroCount implements EntryObserver {
 
   constructor(
     zeroPfn: Pfn,
-    private readonly user: EntryObserver | undefined,
+    private readonly user: EntryObserver,
   ) {
     this.zLo = ((zeroPfn % 0x100000) << 12) | 1;
     this.zHi = Math.floor(zeroPfn / 0x100000) & 0xfffff;
@@ -31,22 +32,21 @@ export class ZeroCount implements EntryObserver {
     const zHi = this.zHi;
     if ((nLo & LO_MASK) === zLo && (nHi & 0xfffff) === zHi) this.counts[t]!++;
     if ((oLo & LO_MASK) === zLo && (oHi & 0xfffff) === zHi) this.counts[t]!--;
-    if (this.user !== undefined) this.user.pteSet(t, i, oLo, oHi, nLo, nHi);
+    this.user.pteSet(t, i, oLo, oHi, nLo, nHi);
   }
 
   pteClear(t: TableId, i: number, oLo: number, oHi: number): void {
     if ((oLo & LO_MASK) === this.zLo && (oHi & 0xfffff) === this.zHi) this.counts[t]!--;
-    if (this.user !== undefined) this.user.pteClear(t, i, oLo, oHi);
+    this.user.pteClear(t, i, oLo, oHi);
   }
 
   tableAlloc(t: TableId, level: Level, baseVpn: Vpn): void {
-    this.reset(t);
-    if (this.user !== undefined) this.user.tableAlloc(t, level, baseVpn);
+    this.reset(t); // ids are reused: a new table starts at 0
+    this.user.tableAlloc(t, level, baseVpn);
   }
 
   tableFree(t: TableId, level: Level): void {
-    this.reset(t);
-    if (this.user !== undefined) this.user.tableFree(t, level);
+    this.user.tableFree(t, level);
   }
 
   private reset(t: TableId): void {

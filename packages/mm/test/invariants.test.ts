@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { entryPfn, isKmodelError } from '@kmodel/core';
 import type { AddressSpace } from '@kmodel/mm';
 import { PROT_READ, PROT_WRITE } from '@kmodel/mm';
+import { PteRef } from '@kmodel/pte-ref';
 import { A, machine } from './helpers/machine.js';
 
 // A 16 MiB window that straddles a 1 GiB boundary, so PMD tables come and go too.
@@ -100,9 +101,11 @@ describe('invariants under random operation sequences', () => {
 
   it('tryFreePteTable frees exactly the empty and zero-only PTE tables, and nothing else changes', () => {
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.constantFrom('madvise', 'always'), (ops, thp) => {
+      fc.property(fc.array(op, { minLength: 1, maxLength: 30 }), fc.constantFrom('madvise', 'always'), fc.boolean(), (ops, thp, observer) => {
         const m = machine(1 << 20);
-        const mm = m.mm({ thp: thp as 'madvise' });
+        // With an observer mm keeps zero-page counts; without one it walks the table.
+        const ref = new PteRef(m.zeroPfn);
+        const mm = observer ? m.mm({ thp: thp as 'madvise', id: 1, observer: ref.observerFor(1) }) : m.mm({ thp: thp as 'madvise' });
         for (const o of ops) if (o.k !== 'fork') apply(mm, o);
         const pt = mm.pageTable;
         for (let blk = BASE; blk < BASE + SPAN; blk += 512) {
@@ -133,6 +136,7 @@ describe('invariants under random operation sequences', () => {
             if (firstBad >= 0) expect(mm.counters()['pt_reclaim.entries_scanned']! - scanned0).toBe(firstBad - blk + 1);
           }
           check(mm, m.zeroPfn, m.hugeZeroPfn);
+          if (observer) expect(ref.verify(1, pt)).toEqual([]);
         }
         mm.exit();
         expect(m.charger.bytes.pagetables ?? 0).toBe(0);

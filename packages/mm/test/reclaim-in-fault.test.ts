@@ -285,11 +285,40 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
   });
 });
 
-describe('zero-page entry counts behind tryFreePteTable', () => {
-  it('hold for a zero page whose PFN sets the top bit of the low entry half and bits above 2^20', () => {
+/** An address space with a pte_ref observer (mm then keeps zero-page counts) or without one (it walks). */
+function withOrWithout(observer: boolean, m: ReturnType<typeof machine>, zeroPfn = m.zeroPfn) {
+  const ref = new PteRef(zeroPfn);
+  const mm = observer ? m.mm({ zeroPfn, observer: ref.observerFor(1), id: 1 }) : m.mm({ zeroPfn });
+  return { mm, verify: () => (observer ? ref.verify(mm.id, mm.pageTable) : []) };
+}
+
+describe.each([true, false])('tryFreePteTable with an observer: %s', (observer) => {
+  it('follows clears, COW and mprotect: no table with other pages is taken for zero-only', () => {
+    const m = machine();
+    const { mm, verify } = withOrWithout(observer, m);
+    mm.mmap({ addr: A, pages: 5 * 512, fixedNoreplace: true });
+    expect(mm.fault(A + 2048, true)).toBe(0);
+    expect(mm.tryFreePteTable(A + 2048, { allowZeroPages: true, lock: 'none' })).toBe(false);
+    expect(mm.touch(A, 4 * 512, 1, false)).toBe(0);
+    mm.madvise(A + 7, 1, 'dontneed'); // table 0: a zero entry cleared ...
+    expect(mm.fault(A + 7, true)).toBe(0); // ... and an anonymous page in its place
+    expect(mm.fault(A + 512 + 3, true)).toBe(0); // table 1: COW of a zero entry
+    mm.mprotect(A + 1024 + 5, 1, 0); // table 2: a zero entry made PROT_NONE
+    for (const [t, first] of [[0, 7], [1, 3], [2, 5]] as const) {
+      const before = mm.counters()['pt_reclaim.entries_scanned']!;
+      expect(mm.tryFreePteTable(A + t * 512, { allowZeroPages: true, lock: 'none' })).toBe(false);
+      expect(mm.counters()['pt_reclaim.entries_scanned']! - before).toBe(first + 1);
+    }
+    mm.madvise(A + 1536 + 9, 1, 'dontneed'); // table 3: 511 zero entries and a none one
+    expect(mm.tryFreePteTable(A + 1536, { allowZeroPages: true, lock: 'none' })).toBe(true);
+    expect([mm.status().nr_ptes, mm.status().RssAnon]).toEqual([4, 12]);
+    expect(verify()).toEqual([]);
+  });
+
+  it('holds for a zero page whose PFN sets the top bit of the low entry half and bits above 2^20', () => {
     for (const zeroPfn of [0x3fffff, 0x80000, 0x123456789]) {
       const m = machine();
-      const mm = m.mm({ zeroPfn });
+      const { mm, verify } = withOrWithout(observer, m, zeroPfn);
       mm.mmap({ addr: A, pages: 3 * 512, fixedNoreplace: true });
       expect(mm.touch(A, 3 * 512, 1, false)).toBe(0);
       expect(mm.pageTable.entryPfn(A, 1)).toBe(zeroPfn);
@@ -310,6 +339,7 @@ describe('zero-page entry counts behind tryFreePteTable', () => {
       expect(mm.pageTable.presentCount(H, 1)).toBe(511);
       expect(mm.tryFreePteTable(H, { allowZeroPages: true, lock: 'none' })).toBe(true);
       expect(mm.status().nr_ptes).toBe(2);
+      expect(verify()).toEqual([]);
     }
   });
 });
