@@ -4,7 +4,7 @@
  * PTE table, 0.6 us per PTE table freed by DONTNEED), and host memory and time for the
  * 2 TiB attack (one read per 2 MiB: 1,048,576 faults, one PTE table each).
  *
- * Run: pnpm --filter @kmodel/core --filter @kmodel/pgtable --filter @kmodel/buddy --filter @kmodel/mm build
+ * Run: pnpm --filter @kmodel/mm... build   (mm and the packages it uses: core, pgtable, buddy, pte-ref)
  *      && pnpm --filter @kmodel/mm bench             (stock buddy allocator)
  *      && pnpm --filter @kmodel/mm bench freelist    (a minimal allocator: the model's own cost)
  * The figures are host timings on a shared machine: noisy, never asserted.
