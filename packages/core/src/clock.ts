@@ -20,7 +20,8 @@ export const DEFAULT_COSTS = {
   fault_write_new_table: 2350,
   /**
    * THP write fault: allocate and zero a 2 MiB page and map it at PMD level (measured: median of
-   * 5 runs 174-217 us over 7 runs of packages/mm/test/native/thp-fault.c; median 215 us).
+   * 5 runs 174-217 us over 7 runs of packages/mm/test/native/thp-fault.c; median 215 us; the
+   * VM's first touch of memory handed back by free page reporting, 4.6-6.6 ms, left out).
    */
   fault_write_thp: 215_000,
   /** MADV_DONTNEED, per PTE table zapped and freed (measured 0.55-0.77 us). */
