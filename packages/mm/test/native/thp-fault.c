@@ -4,6 +4,9 @@
  * with clock_gettime(CLOCK_MONOTONIC); prints the median per run and the median of 5 runs.
  * Build and run: gcc -O2 -o /tmp/thp-fault thp-fault.c && /tmp/thp-fault
  * Needs THP "madvise" or "always" (/sys/kernel/mm/transparent_hugepage/enabled).
+ * On a VM with virtio_balloon free page reporting, the first run (and any run after a few
+ * seconds idle) faults on memory the host took back and is 20-30x slower; the median of the
+ * runs leaves it out.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
