@@ -258,8 +258,6 @@ export class AddressSpace {
   private withdrawPfn = -1;
   /** The vpn the current table allocation is for (hooks). */
   private curVpn = 0;
-  /** Set when a table allocation was refused or failed. */
-  private tableAllocFailed = false;
   /**
    * Bumped whenever a table of this address space is freed. A fault that allocated or charged
    * (which may enter reclaim) compares it with {@link AddressSpace.faultGen}, taken when the
@@ -269,6 +267,15 @@ export class AddressSpace {
    */
   private freeGen = 0;
   private faultGen = 0;
+  /** Bumped when a PMD or higher table is freed: a table being allocated may have lost its parent. */
+  private upperFreeGen = 0;
+  /**
+   * Set when a table page allocated for the page table was given back because a PMD or higher
+   * table was freed during its allocation or charge: the parent the page table is about to
+   * hook it into may be gone (the kernel re-checks under the lock: pmd_install, __pud_alloc).
+   * The fault then retries instead of failing.
+   */
+  private tableAllocRaced = false;
   /** PTE tables allocated so far (monotonic): tells a fault whether its table is new. */
   private ptesAllocated = 0;
   // Per-zap tallies, filled by the zap visitor.
@@ -363,7 +370,7 @@ export class AddressSpace {
       },
     };
     const tables: TableAllocator = {
-      allocTable: (level) => this.allocTablePage(level),
+      allocTable: (level) => this.allocTreeTable(level),
       freeTable: (pfn, level) => this.freeTablePage(pfn, level),
     };
     // With an entry observer (pte_ref: every reclaim setup has one) mm counts zero-page entries
@@ -382,6 +389,7 @@ export class AddressSpace {
     if (level === 1 && this.withdrawPfn >= 0) {
       const pfn = this.withdrawPfn;
       this.withdrawPfn = -1;
+      this.withdrawn = true;
       return pfn; // already counted when it was deposited
     }
     const hook = this.hooks.beforeTableAlloc;
@@ -389,20 +397,15 @@ export class AddressSpace {
       const r = hook(this, this.curVpn, level);
       if (r === false) {
         this.stats.add(this.stats.slot('tables_alloc_refused'));
-        this.tableAllocFailed = true;
         return null;
       }
       if (typeof r === 'number' && r > 0) this.clock.advance(r);
     }
     const pfn = this.allocator.allocPages(GFP_PGTABLE_USER, 0);
-    if (pfn === null) {
-      this.tableAllocFailed = true;
-      return null;
-    }
+    if (pfn === null) return null;
     // __GFP_ACCOUNT: the page is charged after allocation and freed again if the charge fails.
     if (!this.charger.charge(this.id, 'pagetables', TABLE_BYTES)) {
       this.allocator.freePages(pfn, 0);
-      this.tableAllocFailed = true;
       return null;
     }
     if (level === 1) {
@@ -415,10 +418,39 @@ export class AddressSpace {
     return pfn;
   }
 
+  /**
+   * A table page for the page table itself (called from inside `PageTable.allocTable`, which
+   * hooks it into the parent it found before the call). If a PMD or higher table was freed
+   * meanwhile (reclaim inside the charge), that parent may be gone: the page is given back and
+   * the allocation reported failed with {@link AddressSpace.tableAllocRaced} set.
+   */
+  private allocTreeTable(level: Level): Pfn | null {
+    const g = this.upperFreeGen;
+    const pfn = this.allocTablePage(level);
+    if (pfn === null || this.upperFreeGen === g || this.withdrawn) {
+      this.withdrawn = false;
+      return pfn;
+    }
+    this.freeTablePage(pfn, level);
+    this.tableAllocRaced = true;
+    return null;
+  }
+
+  /** The last allocTablePage handed out a withdrawn deposit (nothing was allocated or charged). */
+  private withdrawn = false;
+
+  /** VM_FAULT_OOM for a failed table allocation, or a retry when it lost a race with reclaim. */
+  private tableAllocFailure(): number {
+    if (!this.tableAllocRaced) return VM_FAULT_OOM;
+    this.tableAllocRaced = false;
+    return FAULT_RETRY;
+  }
+
   /** pte_free / pmd_free / pud_free with the destructor's accounting (mm_dec_nr_ptes ...). */
   private freeTablePage(pfn: Pfn, level: Level): void {
     this.lastPteBlock = -1;
     this.freeGen++;
+    if (level > 1) this.upperFreeGen++;
     if (level === 1) this.nrPtes--;
     else if (level === 2) this.nrPmds--;
     else if (level === 3) this.nrPuds--;
@@ -450,6 +482,7 @@ export class AddressSpace {
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
     for (let tries = 0; ; tries++) {
       this.faultGen = this.freeGen;
+      this.tableAllocRaced = false;
       const r = this.faultOnce(vpn, vma, write);
       if (r !== FAULT_RETRY) return r;
       // The attempt lost its table or entry to reclaim and released what it took: the access
@@ -486,7 +519,7 @@ export class AddressSpace {
       // (__pte_alloc); a new table has no entries, so the entry need not be read.
       const before = this.ptesAllocated;
       this.curVpn = vpn;
-      if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+      if (!pt.allocTable(vpn, 1)) return this.tableAllocFailure();
       if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
       this.lastPteBlock = blk;
       if (this.ptesAllocated !== before) {
@@ -567,14 +600,14 @@ export class AddressSpace {
       }
       if (this.thpEligible(vma, vpn)) {
         // __handle_mm_fault: pud_alloc / pmd_alloc, then create_huge_pmd only on a none PMD.
-        if (!pt.allocTable(vpn, 2)) return VM_FAULT_OOM;
+        if (!pt.allocTable(vpn, 2)) return this.tableAllocFailure();
         const r = this.doHugePmdAnonymousPage(vpn, vma, write);
         if (r !== VM_FAULT_FALLBACK) return r;
         this.curVpn = vpn;
       }
     }
     const before = this.ptesAllocated;
-    if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
+    if (!pt.allocTable(vpn, 1)) return this.tableAllocFailure();
     if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
     this.lastPteBlock = Math.floor(vpn / PMD_PAGES);
     const newTable = this.ptesAllocated !== before;
@@ -1459,6 +1492,18 @@ export class AddressSpace {
 
   private rssAnonCopied = 0;
 
+  /** `pageTable.allocTable`, again when it lost its parent to reclaim (at most FAULT_RETRIES times). */
+  private allocTableRetrying(vpn: Vpn, level: Level): boolean {
+    this.curVpn = vpn;
+    for (let tries = 0; tries <= FAULT_RETRIES; tries++) {
+      this.tableAllocRaced = false;
+      if (this.pageTable.allocTable(vpn, level)) return true;
+      if (!this.tableAllocRaced) return false;
+    }
+    this.tableAllocRaced = false;
+    return false;
+  }
+
   /**
    * copy_page_range for one VMA: mirror the tables, copy the leaves, write-protect anonymous
    * pages. The parent is walked first with no allocation (a walk must not change the table);
@@ -1503,9 +1548,8 @@ export class AddressSpace {
           skipEnd = vpn + span; // freed by reclaim in an earlier child allocation: p?d_none, skip
           continue;
         }
-        child.curVpn = at;
         const gen = this.freeGen;
-        if (!cpt.allocTable(at, level)) {
+        if (!child.allocTableRetrying(at, level)) {
           ok = false;
           break;
         }
@@ -1518,8 +1562,7 @@ export class AddressSpace {
       let f = this.scratchFlags[k]!;
       if (child.freeGen !== childGen) {
         // Reclaim freed a child table: make sure the one this entry goes into is still there.
-        child.curVpn = vpn;
-        if (!cpt.allocTable(vpn, level === 1 ? 1 : 2)) {
+        if (!child.allocTableRetrying(vpn, level === 1 ? 1 : 2)) {
           ok = false;
           break;
         }
@@ -1560,7 +1603,7 @@ export class AddressSpace {
         }
         if (child.freeGen !== childGen && cpt.tableAt(vpn, 2) < 0) {
           child.freeTablePage(dep, 1);
-          if (!cpt.allocTable(vpn, 2)) {
+          if (!child.allocTableRetrying(vpn, 2)) {
             ok = false;
             break;
           }

@@ -133,6 +133,33 @@ describe('reclaim inside a fault', () => {
     expect(charger.bytes.pagetables).toBe(4 * 4096);
   });
 
+  it('a PTE table charge that frees the new, still empty PMD table above it: the table is not hooked into the freed one', () => {
+    const { m, charger, mm } = setup();
+    mm.mmap({ addr: A, pages: 512, fixedNoreplace: true });
+    charger.mm = mm;
+    charger.kind = 'pagetables';
+    charger.vpns = [A];
+    charger.level = 2;
+    // PUD and PMD charges pass; the PTE table's charge frees the empty PMD table (a PMD-level policy).
+    let n = 0;
+    const inner = charger.charge.bind(charger);
+    charger.charge = (id, kind, bytes) => {
+      if (kind === 'pagetables' && ++n < 3) return RecordingCharger.prototype.charge.call(charger, id, kind, bytes);
+      return inner(id, kind, bytes);
+    };
+    const used0 = m.allocator.managedPages() - m.allocator.nrFreePages();
+    expect(mm.fault(A + 1, true)).toBe(0);
+    expect(charger.frees).toBe(1);
+    const s = mm.status();
+    expect([s.nr_puds, s.nr_pmds, s.nr_ptes, s.RssAnon]).toEqual([1, 1, 1, 4]);
+    expect([mm.pageTable.tableCount(2), mm.pageTable.tableCount(1)]).toEqual([1, 1]);
+    expect(mm.pageTable.presentCount(A, 1)).toBe(1);
+    expect(charger.bytes).toEqual({ pagetables: 4 * 4096, anon: 4096 });
+    expect(m.allocator.managedPages() - m.allocator.nrFreePages()).toBe(used0 + 4); // PUD, PMD, PTE, page
+    mm.exit();
+    expect(charger.bytes).toEqual({ pagetables: 0, anon: 0 });
+  });
+
   it('MADV_POPULATE_READ whose table charges free the earlier zero-only tables still maps the page it returns from', () => {
     const { charger, mm } = setup();
     mm.mmap({ addr: A, pages: 4 * 512, fixedNoreplace: true });
@@ -222,7 +249,7 @@ describe('reclaim inside a fault', () => {
 
 describe('reclaim-path under memory.max, without charge tracking', () => {
   /** buddy + pgtable + pte-ref + memcg + the reclaim-path policy; reclaim may pick the faulting task. */
-  function stack(memoryMax: number) {
+  function stack(memoryMax: number, policy = 'reclaim-path') {
     const clock = new SimClock();
     const buddy = new BuddyAllocator({ memory: 1 << 30, nrCpus: 1 });
     const zeroPfn = buddy.allocPages(GFP_KERNEL, 0)!;
@@ -245,7 +272,7 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
     });
     memcg.create('/test', { limits: { 'memory.max': memoryMax } });
     // A charge context that never knows the charging task: reclaim may free the fault's own tables.
-    const driver = createPolicy('reclaim-path')({ clock, mms, pteRef, memcg, charge: { mm: null, kind: null } });
+    const driver = createPolicy(policy)({ clock, mms, pteRef, memcg, charge: { mm: null, kind: null } });
     memcg.setReclaimer(driver.reclaimer);
     memcg.attach(1, '/test');
     const mm = new AddressSpace({
@@ -268,6 +295,23 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
     expect(mm.pageTable.presentCount(base, 1)).toBe(1);
     expect([mm.status().nr_ptes, mm.status().RssAnon]).toEqual([1, 4]);
     expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+  });
+
+  it('reclaim-path with pmd-level: PMD tables freed inside the charges of a fault never take a table being hooked', () => {
+    const { mm, driver, pteRef, kills } = stack(64 << 10, 'reclaim-path+pmd-level');
+    const base = mm.mmap({ pages: 4 * 512 * 512, align: 512 * 512 }); // 4 GiB, 1 GiB aligned
+    // Read sweeps over 2 MiB in each 1 GiB: zero-only tables, PMD tables emptied by reclaim and made again.
+    for (let round = 0; round < 6; round++)
+      for (let g = 0; g < 4; g++) expect(mm.touch(base + g * 512 * 512 + round * 512, 512, 1, false)).toBe(0);
+    expect(kills()).toBe(0);
+    const r = driver.report();
+    expect(r['pt_reclaim.pte_tables_freed']).toBeGreaterThan(0);
+    expect(r['pt_reclaim.pmd_level_frees']).toBeGreaterThan(0);
+    const s = mm.status();
+    expect(s.nr_ptes).toBe(mm.pageTable.tableCount(1));
+    expect(s.nr_pmds).toBe(mm.pageTable.tableCount(2));
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+    for (let g = 0; g < 4; g++) expect(mm.pageTable.entryPfn(base + g * 512 * 512 + 5 * 512 + 7, 1)).toBeGreaterThanOrEqual(0);
   });
 
   it('a write into a new table at memory.max: reclaim frees the new empty table, the fault retries', () => {
