@@ -31,7 +31,12 @@ export default defineConfig({
     ],
   },
   test: {
-    projects: [...projectsUnder('packages'), ...projectsUnder('examples')],
+    projects: [
+      ...projectsUnder('packages'),
+      ...projectsUnder('examples'),
+      // Repository checks (package manifests, layering, READMEs); they read the built dist/.
+      { extends: true, test: { name: 'repo', root, include: ['test/repo/**/*.test.ts'] } },
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
