@@ -1,5 +1,6 @@
 /**
- * pte-ref benchmarks: observer updates per second (a set/clear mix on one address space) and
+ * pte-ref benchmarks: observer updates per second (a set/clear mix on one address space), PTE
+ * table births (allocation plus first entry, with and without a query in between) and
  * ordered-index updates per second over 10,000 address spaces. Prints rates and host memory;
  * asserts nothing. Run: pnpm --filter @kmodel/pte-ref bench (build core and pte-ref first).
  */
@@ -79,7 +80,7 @@ function observerMix(ops: number): void {
     }
   }
   const ns = process.hrtime.bigint() - t0;
-  console.log(`observer set/clear mix: ${ops} updates (${sets} sets, ${clears} clears, ${ref.indexMoves} index moves) in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(ops, ns)}`);
+  console.log(`observer set/clear mix: ${ops} updates (${sets} sets, ${clears} clears, ${ref.indexMoves} index moves, ${ref.indexRepositions} tree re-insertions) in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(ops, ns)}`);
 }
 
 /**
@@ -104,6 +105,32 @@ function transitionChurn(rounds: number): void {
   const ns = process.hrtime.bigint() - t0;
   const n = rounds * 1025;
   console.log(`zero-only churn: ${n} updates, ${rounds * 4} index moves, in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(n, ns)}`);
+}
+
+/**
+ * Table births, the 2 TiB read attack's pattern: `tables` PTE tables each allocated (empty,
+ * reclaimable) and given one zero-page entry right away (not reclaimable), spread round-robin
+ * over `mms` address spaces; every key change is undone before the next query unless
+ * `queryEvery` births separate queries (largest(), as a reclaim trigger would ask).
+ */
+function tableBirths(tables: number, mms: number, queryEvery: number): void {
+  const ref = new PteRef(ZERO_PFN);
+  const observers = Array.from({ length: mms }, (_, mm) => ref.observerFor(mm + 1));
+  const zeroLo = makeEntryLo(ZERO_PFN, ZERO);
+  const zeroHi = makeEntryHi(ZERO_PFN, ZERO);
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < tables; k++) {
+    const obs = observers[k % mms]!;
+    const t = Math.floor(k / mms);
+    obs.tableAlloc(t, 1, t * 512);
+    obs.pteSet(t, 0, 0, 0, zeroLo, zeroHi);
+    if (queryEvery > 0 && k % queryEvery === 0) sink += ref.largest() ?? 0;
+  }
+  sink += ref.largest() ?? 0;
+  const ns = process.hrtime.bigint() - t0;
+  const every = queryEvery > 0 ? `largest() every ${queryEvery}` : 'one largest() at the end';
+  console.log(`table births: ${tables} over ${mms} mm(s), ${every}: ${ref.indexMoves} index moves, ${ref.indexRepositions} tree re-insertions, in ${(Number(ns) / 1e6).toFixed(0)} ms = ${rate(tables, ns)} births (checksum ${sink})`);
 }
 
 /**
@@ -142,6 +169,9 @@ function indexUpdates(mms: number, updates: number): void {
 const before = process.memoryUsage();
 observerMix(20_000_000);
 transitionChurn(5_000);
+tableBirths(1_048_576, 1, 0);
+tableBirths(1_048_576, 1, 1);
+tableBirths(1_048_576, 64, 0);
 indexUpdates(10_000, 2_000_000);
 const after = process.memoryUsage();
 console.log(`host memory: rss ${mib(after.rss)} (was ${mib(before.rss)}), heapUsed ${mib(after.heapUsed)}, arrayBuffers ${mib(after.arrayBuffers)}`);

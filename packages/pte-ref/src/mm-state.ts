@@ -29,6 +29,10 @@ export class MmPteState {
   reclaimablePtBytes = 0;
   /** Set by forgetMm; a stale observer then fails instead of resurrecting the mm. */
   dead = false;
+  /** The amount the ordered index holds for this mm (lags `reclaimablePtBytes` until a query flushes it). */
+  indexedBytes = 0;
+  /** Position in the index's queue of changed mms, or -1 when the index is in step. */
+  pendingPos = -1;
 
   constructor(readonly mm: MmId) {}
 
@@ -58,7 +62,7 @@ export class MmPteState {
 
   /**
    * Stores a new word for a live table and keeps the reclaimable set in step. Returns the
-   * change of reclaimable_pt_bytes (-4096, 0 or +4096) so the caller can move the mm in
+   * change of reclaimable_pt_bytes (-4096, 0 or +4096) so the caller can queue the mm for
    * the ordered index only when it changed.
    */
   store(table: TableId, word: number): number {

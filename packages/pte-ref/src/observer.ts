@@ -123,11 +123,9 @@ export class PteRefObserver implements EntryObserver {
     this.moved(s.store(table, pteRefWord(mapped, zero)));
   }
 
-  /** Moves the mm in the ordered index when its reclaimable bytes changed. */
+  /** Queues the mm for the ordered index when its reclaimable bytes changed (no tree work here). */
   private moved(delta: number): void {
-    if (delta === 0) return;
-    const s = this.state;
-    this.index.update(s.mm, s.reclaimablePtBytes - delta, s.reclaimablePtBytes);
+    if (delta !== 0) this.index.touch(this.state);
   }
 }
 

@@ -89,7 +89,7 @@ export class PteRef {
    */
   forgetMm(mm: MmId): void {
     const s = this.state(mm);
-    this.index.update(mm, s.reclaimablePtBytes, 0);
+    this.index.remove(s);
     s.dead = true;
     this.states.delete(mm);
     this.observers.delete(mm);
@@ -204,12 +204,25 @@ export class PteRef {
   }
 
   /**
-   * How many times an address space moved in the ordered index since construction: one per
-   * table transition into or out of empty / zero-only, and one per forgetMm of an indexed mm.
-   * Ordinary sets and clears do not move anything.
+   * How many times an address space's key in the ordered index changed since construction:
+   * one per table transition into or out of empty / zero-only, and one per forgetMm of an
+   * indexed mm. Ordinary sets and clears change nothing. The tree itself follows lazily
+   * (see {@link PteRef.indexRepositions}).
    */
   get indexMoves(): number {
     return this.index.moves;
+  }
+
+  /**
+   * How many re-insertions the B+ tree has actually done. Key changes only queue the mm;
+   * the ordered queries (`largest`, `byReclaimablePtBytes`, `topReclaimable`,
+   * `indexedMmCount`, `verify`) first re-position each queued mm once, from the amount it
+   * is indexed with to its current one, and not at all when the two are equal (a PTE table
+   * born empty and given its first entry before the next query). forgetMm removes the mm
+   * at once.
+   */
+  get indexRepositions(): number {
+    return this.index.repositions;
   }
 
   /** Number of address spaces in the ordered index (those with reclaimable bytes). */

@@ -107,6 +107,40 @@ describe('the ordered index of address spaces', () => {
     expect(ref.indexMoves).toBe(6);
   });
 
+  it('re-positions the tree only at a query, and not at all for births given their first entry', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const a = ref.observerFor(1);
+    const b = ref.observerFor(2);
+    // 1,000 read faults of mm 1, each a new PTE table with one zero-page entry.
+    for (let t = 0; t < 1000; t++) {
+      a.tableAlloc(t, 1, t * 512);
+      a.pteSet(t, 0, 0, 0, ...zero());
+    }
+    expect(ref.indexMoves).toBe(2000);
+    expect(ref.indexRepositions).toBe(0);
+    expect(ref.largest()).toBeUndefined();
+    expect(ref.indexRepositions).toBe(0);
+    // Two empty tables for mm 2, one for mm 1: each queued mm is placed once, at the query.
+    b.tableAlloc(0, 1, 0);
+    b.tableAlloc(1, 1, 512);
+    a.tableAlloc(1000, 1, 1000 * 512);
+    expect(ref.indexRepositions).toBe(0);
+    expect(ref.topReclaimable()).toEqual([
+      [2, 8192],
+      [1, 4096],
+    ]);
+    expect(ref.indexRepositions).toBe(2);
+    // A second query with nothing changed does no tree work.
+    expect(ref.indexedMmCount()).toBe(2);
+    expect(ref.indexRepositions).toBe(2);
+    // A queued mm that exits leaves the queue and the tree at once.
+    b.pteSet(0, 0, 0, 0, ...anon(9));
+    ref.forgetMm(2);
+    expect(ref.indexRepositions).toBe(3);
+    expect([...ref.byReclaimablePtBytes()]).toEqual([[1, 4096]]);
+    expect(ref.indexRepositions).toBe(3);
+  });
+
   it('moves an mm when its bytes change and drops it on forgetMm', () => {
     const ref = new PteRef(ZERO_PFN);
     const a = ref.observerFor(1);
