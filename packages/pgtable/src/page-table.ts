@@ -196,39 +196,100 @@ export class X86PageTable implements PageTable {
 
   // ---------------------------------------------------------------- PageTable
 
-  /** @inheritDoc */
+  /**
+   * Allocates the tables down to `level` covering `vpn` (__pud_alloc / __pmd_alloc /
+   * __pte_alloc); false when the allocator failed (tables installed before the failure stay).
+   *
+   * Each missing table is allocated first and the walk is then done again from the top, as
+   * __pte_alloc does with pmd_install (mm/memory.c: allocate, then take the lock and re-check
+   * `pmd_none`): the allocator may charge a memcg, run reclaim and free tables of this very
+   * page table (a parent found before the call included), so no position survives the call.
+   * Missing upper tables met on the new walk are allocated the same way; a page nobody needs
+   * any more (the entry was populated meanwhile) goes back to the allocator (pte_free).
+   */
   allocTable(vpn: Vpn, level: Level): boolean {
     this.checkVpn(vpn);
     this.checkLevel(level, this.levels);
     const slab = this.slab;
     const lo = vpn >>> 0;
     const hi = (vpn - lo) / TWO32;
-    let t = this.top;
-    for (let l = this.levels; l > level; l--) {
-      const i = tableIndex(lo, hi, l);
-      const p = slab.pos(t, i);
-      const elo = p < 0 ? 0 : slab.read(p);
-      const ehi = p < 0 ? 0 : slab.read(p + 1);
-      if (elo !== 0 || ehi !== 0) {
-        if (!isTablePointer(elo))
+    // Pages obtained but not installed yet, per child level (-1: none); made on the first
+    // allocation, local because the allocator may re-enter this method.
+    let pending: Float64Array | null = null;
+    for (;;) {
+      let t = this.top;
+      let l = this.levels;
+      for (; l > level; l--) {
+        const i = tableIndex(lo, hi, l);
+        const p = slab.pos(t, i);
+        const elo = p < 0 ? 0 : slab.read(p);
+        const ehi = p < 0 ? 0 : slab.read(p + 1);
+        if (elo === 0 && ehi === 0) {
+          const childLevel = l - 1;
+          if (pending === null || pending[childLevel] < 0) break; // allocate below, then walk again
+          const pfn = pending[childLevel];
+          pending[childLevel] = -1;
+          t = this.install(t, i, childLevel, pfn, vpn - (vpn % ENTRY_SPAN[l]), pending);
+          continue;
+        }
+        if (!isTablePointer(elo)) {
+          this.dropPending(pending);
           fail(E.HugeLeaf, `vpn ${show(vpn)}: a level-${l} entry that is not a table pointer (huge leaf or non-present entry) sits where a level-${l - 1} table is needed`, { vpn, level: l });
+        }
         t = slab.read(slab.childPos(t, i, p));
-        continue;
       }
-      // __pte_alloc / __pmd_alloc / __pud_alloc / __p4d_alloc: allocate, then populate.
+      if (l === level) {
+        this.dropPending(pending); // pmd_install found the entry populated: pte_free the spare page
+        return true;
+      }
       const childLevel = (l - 1) as Level;
       const pfn = this.tables.allocTable(childLevel);
-      if (pfn === null) return false;
-      this.checkPfn(pfn);
-      const span = ENTRY_SPAN[l];
-      const base = vpn - (vpn % span);
-      const c = slab.allocId(childLevel, pfn, t, i);
-      slab.insert(t, i, makeLo(pfn, this.tableLo), makeHi(pfn, 0), c);
-      this.counts[childLevel]++;
-      this.observer?.tableAlloc(c, childLevel, base);
-      t = c;
+      if (pfn === null) {
+        this.dropPending(pending);
+        return false;
+      }
+      if (!(pfn >= 0 && pfn < 2 ** 40 && Math.floor(pfn) === pfn)) {
+        this.dropPending(pending);
+        this.checkPfn(pfn);
+      }
+      pending ??= new Float64Array(6).fill(-1);
+      pending[childLevel] = pfn;
     }
-    return true;
+  }
+
+  /** Gives every allocated but uninstalled table page back to the allocator. */
+  private dropPending(pending: Float64Array | null): void {
+    if (pending === null) return;
+    for (let l = 1; l < 6; l++) {
+      const pfn = pending[l];
+      if (pfn < 0) continue;
+      pending[l] = -1;
+      this.tables.freeTable(pfn, l as Level);
+    }
+  }
+
+  /**
+   * pmd_populate / pud_populate / p4d_populate: hooks page `pfn` as a new level-`childLevel`
+   * table into none entry `i` of `t`; returns the new table. The observer hears `tableAlloc`
+   * before the entry is written: if it throws, the page (and any other uninstalled page) goes
+   * back to the allocator and the entry stays none.
+   */
+  private install(t: number, i: number, childLevel: number, pfn: number, base: number, pending: Float64Array): number {
+    const slab = this.slab;
+    const c = slab.allocId(childLevel, pfn, t, i);
+    if (this.observer !== undefined) {
+      try {
+        this.observer.tableAlloc(c, childLevel as Level, base);
+      } catch (e) {
+        slab.freeId(c);
+        this.tables.freeTable(pfn, childLevel as Level);
+        this.dropPending(pending);
+        throw e;
+      }
+    }
+    slab.insert(t, i, makeLo(pfn, this.tableLo), makeHi(pfn, 0), c);
+    this.counts[childLevel]++;
+    return c;
   }
 
   /** @inheritDoc */
@@ -328,20 +389,21 @@ export class X86PageTable implements PageTable {
     const slab = this.slab;
     const vlo = vpn >>> 0;
     const i = tableIndex(vlo, (vpn - vlo) / TWO32, level);
-    let p = slab.pos(t, i);
+    const p = slab.pos(t, i);
     const oldLo = p < 0 ? 0 : slab.read(p);
     const oldHi = p < 0 ? 0 : slab.read(p + 1);
     const newLo = makeLo(pfn, flags);
     const newHi = makeHi(pfn, flags);
+    if (level > 1 && isTablePointer(oldLo))
+      fail(E.TablePresent, `vpn ${show(vpn)}: the level-${level} entry points to a table; free it first (freePteTable / freePmdTable)`, { vpn, level });
+    // track_pte_set runs before set_pte (the 2022 RFC): an observer that throws leaves the entry as it was.
+    if (level === 1) this.observer?.pteSet(t, i, oldLo, oldHi, newLo, newHi);
     if (oldLo === 0 && oldHi === 0) {
       slab.insert(t, i, newLo, newHi, NO_CHILD);
     } else {
-      if (level > 1 && isTablePointer(oldLo))
-        fail(E.TablePresent, `vpn ${show(vpn)}: the level-${level} entry points to a table; free it first (freePteTable / freePmdTable)`, { vpn, level });
       slab.write(p, newLo);
       slab.write(p + 1, newHi);
     }
-    if (level === 1) this.observer?.pteSet(t, i, oldLo, oldHi, newLo, newHi);
   }
 
   /**
@@ -369,8 +431,9 @@ export class X86PageTable implements PageTable {
     }
     if (level > 1 && isTablePointer(oldLo))
       fail(E.TablePresent, `vpn ${show(vpn)}: the level-${level} entry points to a table; free it with freePteTable / freePmdTable / freePgtables`, { vpn, level });
-    slab.remove(t, i, p);
+    // track_pte_clear before the entry goes: an observer that throws leaves it in place.
     if (level === 1) this.observer?.pteClear(t, i, oldLo, oldHi);
+    slab.remove(t, i, p);
     return leafPfn(oldLo, oldHi, level);
   }
 
@@ -420,8 +483,8 @@ export class X86PageTable implements PageTable {
         continue;
       }
       visit?.(ebase, level as Level, leafPfn(elo, ehi, level), leafFlags(elo, ehi, level));
-      slab.remove(t, i, p);
       if (level === 1) this.observer?.pteClear(t, i, elo, ehi);
+      slab.remove(t, i, p);
       cleared++;
     }
     return cleared;
@@ -495,8 +558,21 @@ export class X86PageTable implements PageTable {
     }
   }
 
+  /**
+   * pmd_clear + pte_free (and the upper-level siblings): unhooks table `t` (entry `i` of
+   * `parent`, at word `p`) and frees it with every table below it. For a table with no table
+   * below it the observer hears `tableFree` before anything changes, so a throwing observer
+   * leaves the table hooked.
+   */
   private unhookAndFree(parent: number, i: number, p: number, t: number, level: number): void {
-    this.slab.remove(parent, i, p);
+    const slab = this.slab;
+    if (level === 1 || slab.count[t] === 0) {
+      this.observer?.tableFree(t, level as Level);
+      slab.remove(parent, i, p);
+      this.dropTable(t, level);
+      return;
+    }
+    slab.remove(parent, i, p);
     this.releaseTable(t, level);
   }
 
@@ -512,12 +588,17 @@ export class X86PageTable implements PageTable {
         if (isTablePointer(slab.read(p))) this.releaseTable(slab.read(slab.childPos(t, i, p)), level - 1);
       }
     }
+    this.observer?.tableFree(t, level as Level);
+    this.dropTable(t, level);
+  }
+
+  /** Releases the storage of unhooked table `t` and gives its page back (the observer has heard `tableFree`). */
+  private dropTable(t: number, level: number): void {
+    const slab = this.slab;
     const pfn = slab.pfn[t];
     slab.freeId(t);
     this.counts[level]--;
-    if (level === 1 && this.ptId === t) this.ptKey = -1;
-    if (level > 1) this.ptKey = -1;
-    this.observer?.tableFree(t, level as Level);
+    if (level > 1 || this.ptId === t) this.ptKey = -1;
     this.tables.freeTable(pfn, level as Level);
   }
 
