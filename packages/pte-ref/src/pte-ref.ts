@@ -185,8 +185,10 @@ export class PteRef {
 
   /**
    * (mm, reclaimable_pt_bytes) in descending order of bytes, ties by ascending MmId; only
-   * address spaces with a non-zero amount. A live view: do not update counters while iterating
-   * (use {@link PteRef.topReclaimable} for a snapshot).
+   * address spaces with a non-zero amount. The index is brought up to date when this is
+   * called and the iterator walks the tree itself: counter changes made while iterating are
+   * only queued (they show at the next query), but forgetMm changes the tree, so do not call
+   * it while iterating (use {@link PteRef.topReclaimable} for a snapshot).
    */
   byReclaimablePtBytes(): IterableIterator<[MmId, number]> {
     return this.index.entries();

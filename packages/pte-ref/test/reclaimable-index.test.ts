@@ -141,6 +141,26 @@ describe('the ordered index of address spaces', () => {
     expect(ref.indexRepositions).toBe(3);
   });
 
+  it('byReclaimablePtBytes walks the index as of the call; tables freed meanwhile show at the next query', () => {
+    const ref = new PteRef(ZERO_PFN);
+    const a = ref.observerFor(1);
+    const b = ref.observerFor(2);
+    populate(a, 0, 3, 0);
+    populate(b, 0, 2, 0);
+    const seen: [number, number][] = [];
+    for (const e of ref.byReclaimablePtBytes()) {
+      seen.push(e);
+      // What reclaim-path does with its pick: free the mm's candidate tables.
+      if (e[0] === 1) for (const t of ref.reclaimableTables(1)) a.tableFree(t, 1);
+    }
+    expect(seen).toEqual([
+      [1, 3 * 4096],
+      [2, 2 * 4096],
+    ]);
+    expect(ref.reclaimablePtBytes(1)).toBe(0);
+    expect(ref.topReclaimable()).toEqual([[2, 2 * 4096]]);
+  });
+
   it('moves an mm when its bytes change and drops it on forgetMm', () => {
     const ref = new PteRef(ZERO_PFN);
     const a = ref.observerFor(1);
