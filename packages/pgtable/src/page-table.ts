@@ -33,7 +33,7 @@ import {
   makeHi,
   tableIndex,
 } from './entry.js';
-import { NO_CHILD, TableSlab } from './slab.js';
+import { CHUNK_MASK, CHUNK_SHIFT, FORM_DENSE, NO_CHILD, PTE_SLOT_WORDS, TableSlab } from './slab.js';
 
 /** Options of {@link createPageTable}: the core options plus x86 choices. */
 export interface X86PageTableOptions extends PageTableOptions {
@@ -200,81 +200,88 @@ export class X86PageTable implements PageTable {
    * Allocates the tables down to `level` covering `vpn` (__pud_alloc / __pmd_alloc /
    * __pte_alloc); false when the allocator failed (tables installed before the failure stay).
    *
-   * Each missing table is allocated first and the walk is then done again from the top, as
-   * __pte_alloc does with pmd_install (mm/memory.c: allocate, then take the lock and re-check
+   * Each missing table is allocated first and its entry re-checked afterwards, as __pte_alloc
+   * does with pmd_install (mm/memory.c: allocate, then take the lock and re-check
    * `pmd_none`): the allocator may charge a memcg, run reclaim and free tables of this very
-   * page table (a parent found before the call included), so no position survives the call.
-   * Missing upper tables met on the new walk are allocated the same way; a page nobody needs
-   * any more (the entry was populated meanwhile) goes back to the allocator (pte_free).
+   * page table (the parent found before the call included). When any table was freed during
+   * the call the walk is done again from the top and missing parents are made again the same
+   * way; a page nobody needs any more (the entry was populated meanwhile) goes back to the
+   * allocator (pte_free).
    */
   allocTable(vpn: Vpn, level: Level): boolean {
     this.checkVpn(vpn);
     this.checkLevel(level, this.levels);
+    return this.populate(vpn, level);
+  }
+
+  private populate(vpn: number, level: number): boolean {
     const slab = this.slab;
     const lo = vpn >>> 0;
     const hi = (vpn - lo) / TWO32;
-    // Pages obtained but not installed yet, per child level (-1: none); made on the first
-    // allocation, local because the allocator may re-enter this method.
-    let pending: Float64Array | null = null;
-    for (;;) {
-      let t = this.top;
-      let l = this.levels;
-      for (; l > level; l--) {
-        const i = tableIndex(lo, hi, l);
-        const p = slab.pos(t, i);
-        const elo = p < 0 ? 0 : slab.read(p);
-        const ehi = p < 0 ? 0 : slab.read(p + 1);
-        if (elo === 0 && ehi === 0) {
-          const childLevel = l - 1;
-          if (pending === null || pending[childLevel] < 0) break; // allocate below, then walk again
-          const pfn = pending[childLevel];
-          pending[childLevel] = -1;
-          t = this.install(t, i, childLevel, pfn, vpn - (vpn % ENTRY_SPAN[l]), pending);
+    let t = this.top;
+    let l = this.levels;
+    while (l > level) {
+      const i = tableIndex(lo, hi, l);
+      let p = slab.pos(t, i);
+      if (p >= 0) {
+        const elo = slab.read(p);
+        if (elo !== 0 || slab.read(p + 1) !== 0) {
+          if (!isTablePointer(elo))
+            fail(E.HugeLeaf, `vpn ${show(vpn)}: a level-${l} entry that is not a table pointer (huge leaf or non-present entry) sits where a level-${l - 1} table is needed`, { vpn, level: l });
+          t = slab.read(slab.childPos(t, i, p));
+          l--;
           continue;
         }
-        if (!isTablePointer(elo)) {
-          this.dropPending(pending);
-          fail(E.HugeLeaf, `vpn ${show(vpn)}: a level-${l} entry that is not a table pointer (huge leaf or non-present entry) sits where a level-${l - 1} table is needed`, { vpn, level: l });
-        }
-        t = slab.read(slab.childPos(t, i, p));
       }
-      if (l === level) {
-        this.dropPending(pending); // pmd_install found the entry populated: pte_free the spare page
-        return true;
-      }
+      // __pte_alloc: pte_alloc_one first, with no lock (here: no position) held across it.
       const childLevel = (l - 1) as Level;
+      const gen = this.freeGen;
       const pfn = this.tables.allocTable(childLevel);
-      if (pfn === null) {
-        this.dropPending(pending);
-        return false;
+      if (pfn === null) return false;
+      this.checkPfn(pfn);
+      if (this.freeGen !== gen) {
+        // The allocation freed tables of this page table (reclaim inside a memcg charge),
+        // maybe `t` itself: make the parents again if they went and find `t` afresh.
+        t = this.reparent(vpn, l, pfn, childLevel);
+        if (t < 0) return false;
       }
-      if (!(pfn >= 0 && pfn < 2 ** 40 && Math.floor(pfn) === pfn)) {
-        this.dropPending(pending);
-        this.checkPfn(pfn);
+      // pmd_install: re-check pmd_none; if the entry was populated meanwhile (or a leaf landed
+      // there), pte_free the spare page and look at the entry again.
+      p = slab.pos(t, i);
+      if (p >= 0 && (slab.read(p) !== 0 || slab.read(p + 1) !== 0)) {
+        this.tables.freeTable(pfn, childLevel);
+        continue;
       }
-      pending ??= new Float64Array(6).fill(-1);
-      pending[childLevel] = pfn;
+      t = this.install(t, i, childLevel, pfn, vpn - (vpn % ENTRY_SPAN[l]));
+      l--;
     }
+    return true;
   }
 
-  /** Gives every allocated but uninstalled table page back to the allocator. */
-  private dropPending(pending: Float64Array | null): void {
-    if (pending === null) return;
-    for (let l = 1; l < 6; l++) {
-      const pfn = pending[l];
-      if (pfn < 0) continue;
-      pending[l] = -1;
-      this.tables.freeTable(pfn, l as Level);
+  /**
+   * After an allocation that freed tables: makes the tables down to `level` covering `vpn`
+   * again and returns the one at `level`; -1 (with `pfn` given back) when that fails.
+   */
+  private reparent(vpn: number, level: number, pfn: number, childLevel: Level): number {
+    let ok = false;
+    try {
+      ok = this.populate(vpn, level);
+    } finally {
+      if (!ok) this.tables.freeTable(pfn, childLevel);
     }
+    return ok ? this.descend(vpn, level) : -1;
   }
+
+  /** Bumped whenever a table is freed: a position held across an allocator call is stale when it moved. */
+  private freeGen = 0;
 
   /**
    * pmd_populate / pud_populate / p4d_populate: hooks page `pfn` as a new level-`childLevel`
    * table into none entry `i` of `t`; returns the new table. The observer hears `tableAlloc`
-   * before the entry is written: if it throws, the page (and any other uninstalled page) goes
-   * back to the allocator and the entry stays none.
+   * before the entry is written: if it throws, the page goes back to the allocator and the
+   * entry stays none.
    */
-  private install(t: number, i: number, childLevel: number, pfn: number, base: number, pending: Float64Array): number {
+  private install(t: number, i: number, childLevel: number, pfn: number, base: number): number {
     const slab = this.slab;
     const c = slab.allocId(childLevel, pfn, t, i);
     if (this.observer !== undefined) {
@@ -283,7 +290,6 @@ export class X86PageTable implements PageTable {
       } catch (e) {
         slab.freeId(c);
         this.tables.freeTable(pfn, childLevel as Level);
-        this.dropPending(pending);
         throw e;
       }
     }
@@ -449,7 +455,37 @@ export class X86PageTable implements PageTable {
   zapRange(startVpn: Vpn, endVpn: Vpn, visit?: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void): number {
     this.checkRange(startVpn, endVpn);
     if (startVpn === endVpn) return 0;
-    for (const v of [startVpn, endVpn - 1]) {
+    this.checkHugeCut(startVpn, endVpn);
+    return this.zapTable(this.top, this.levels, this.tableBase(startVpn, this.levels), startVpn, endVpn, visit, false);
+  }
+
+  /**
+   * {@link zapRange} with CONFIG_PT_RECLAIM's reclaim_pt (zap_pte_range, mm/pt_reclaim.c:
+   * try_get_and_clear_pmd + free_pte): every PTE table whose whole 2 MiB span lies inside
+   * [startVpn, endVpn) and that holds no entry once its part of the range is zapped is
+   * cleared from its PMD entry and freed in the same pass. PMD and higher tables stay.
+   * Returns the number of PTE tables freed.
+   *
+   * The observer hears `pteClear` for every entry and then `tableFree` for every table
+   * freed. `visit`, as for zapRange, hears each leaf before it goes and must not change this
+   * page table. Same errors as zapRange (nothing changes on a bad range).
+   */
+  zapRangeReclaimPt(startVpn: Vpn, endVpn: Vpn, visit?: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void): number {
+    this.checkRange(startVpn, endVpn);
+    if (startVpn === endVpn) return 0;
+    this.checkHugeCut(startVpn, endVpn);
+    this.ptFreed = 0;
+    this.zapTable(this.top, this.levels, this.tableBase(startVpn, this.levels), startVpn, endVpn, visit, true);
+    return this.ptFreed;
+  }
+
+  /** PTE tables freed by the current zapRangeReclaimPt. */
+  private ptFreed = 0;
+
+  /** Throws E_PARTIAL_HUGE when [startVpn, endVpn) cuts a huge leaf at either end. */
+  private checkHugeCut(startVpn: number, endVpn: number): void {
+    for (let k = 0; k < 2; k++) {
+      const v = k === 0 ? startVpn : endVpn - 1;
       const l = this.upperLeafLevel(v);
       if (l === 0) continue;
       const span = ENTRY_SPAN[l];
@@ -457,7 +493,6 @@ export class X86PageTable implements PageTable {
       if (base < startVpn || base + span > endVpn)
         fail(E.PartialHuge, `range [${show(startVpn)}, ${show(endVpn)}) cuts the level-${l} leaf at vpn ${show(base)}`, { start: startVpn, end: endVpn, leaf: base, level: l });
     }
-    return this.zapTable(this.top, this.levels, this.tableBase(startVpn, this.levels), startVpn, endVpn, visit);
   }
 
   /** First vpn of the table at `level` covering `vpn` (for the top table, of its half's index 0). */
@@ -465,7 +500,7 @@ export class X86PageTable implements PageTable {
     return vpn - (vpn % ENTRY_SPAN[level + 1]);
   }
 
-  private zapTable(t: number, level: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined): number {
+  private zapTable(t: number, level: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, reclaimPt: boolean): number {
     const slab = this.slab;
     const es = ENTRY_SPAN[level];
     const list = this.scratch[level];
@@ -479,7 +514,20 @@ export class X86PageTable implements PageTable {
       const ebase = base + i * es;
       if (level > 1 && isTablePointer(elo)) {
         const c = slab.read(slab.childPos(t, i, p));
-        cleared += this.zapTable(c, level - 1, ebase, Math.max(start, ebase), Math.min(end, ebase + es), visit);
+        const cs = start > ebase ? start : ebase;
+        const ce = end < ebase + es ? end : ebase + es;
+        if (level > 2) {
+          cleared += this.zapTable(c, level - 1, ebase, cs, ce, visit, reclaimPt);
+          continue;
+        }
+        // reclaim_pt: the whole table is in the range and ends up empty.
+        const whole = reclaimPt && cs === ebase && ce === ebase + 512;
+        cleared += this.zapPte(c, ebase, cs, ce, visit, whole);
+        if (whole && slab.count[c] === 0) {
+          // visit and the observer leave this page table alone, so `p` still holds.
+          this.unhookAndFree(t, i, p, c, 1);
+          this.ptFreed++;
+        }
         continue;
       }
       visit?.(ebase, level as Level, leafPfn(elo, ehi, level), leafFlags(elo, ehi, level));
@@ -488,6 +536,69 @@ export class X86PageTable implements PageTable {
       cleared++;
     }
     return cleared;
+  }
+
+  /**
+   * zap_pte_range over [start, end) of PTE table `t` (first vpn `base`): visits and clears
+   * every non-none entry in ascending order; returns how many. A dense table left empty goes
+   * back to the small form unless `freeing` (it is about to be freed).
+   */
+  private zapPte(t: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, freeing: boolean): number {
+    const slab = this.slab;
+    let n = slab.count[t];
+    if (n === 0) return 0;
+    const obs = this.observer;
+    const i0 = start - base;
+    const i1 = end - base;
+    const a = slab.block[t];
+    const w = slab.chunks[a >>> CHUNK_SHIFT];
+    const o = a & CHUNK_MASK;
+    const count = slab.count;
+    let cleared = 0;
+    if (slab.form[t] === FORM_DENSE) {
+      for (let i = i0; i < i1; i++) {
+        const q = o + (i << 1);
+        const lo = w[q];
+        const hi = w[q + 1];
+        if (lo === 0 && hi === 0) continue;
+        if (visit !== undefined) visit(base + i, 1, (hi & 0xfffff) * 1048576 + (lo >>> 12), (lo & 0xfff) | ((hi >>> 20) << 12));
+        if (obs !== undefined) obs.pteClear(t, i, lo, hi);
+        w[q] = 0;
+        w[q + 1] = 0;
+        count[t] = --n;
+        cleared++;
+        if (n === 0) break;
+      }
+      if (n === 0 && !freeing) slab.reset(t);
+      return cleared;
+    }
+    // Small form: at most SMALL_SLOTS unordered (index, lo, hi) slots; take the lowest index each time.
+    for (;;) {
+      let best = -1;
+      let bi = 512;
+      const last = o + n * PTE_SLOT_WORDS;
+      for (let q = o; q < last; q += PTE_SLOT_WORDS) {
+        const i = w[q];
+        if (i >= i0 && i < i1 && i < bi) {
+          bi = i;
+          best = q;
+        }
+      }
+      if (best < 0) return cleared;
+      const lo = w[best + 1];
+      const hi = w[best + 2];
+      if (visit !== undefined) visit(base + bi, 1, (hi & 0xfffff) * 1048576 + (lo >>> 12), (lo & 0xfff) | ((hi >>> 20) << 12));
+      if (obs !== undefined) obs.pteClear(t, bi, lo, hi);
+      n--;
+      const l = o + n * PTE_SLOT_WORDS;
+      if (best !== l) {
+        w[best] = w[l];
+        w[best + 1] = w[l + 1];
+        w[best + 2] = w[l + 2];
+      }
+      count[t] = n;
+      cleared++;
+    }
   }
 
   /** Fills `out` with the ascending indices of the non-none entries of `t` whose span meets [start, end); returns how many. */
@@ -597,6 +708,7 @@ export class X86PageTable implements PageTable {
     const slab = this.slab;
     const pfn = slab.pfn[t];
     slab.freeId(t);
+    this.freeGen++;
     this.counts[level]--;
     if (level > 1 || this.ptId === t) this.ptKey = -1;
     this.tables.freeTable(pfn, level as Level);

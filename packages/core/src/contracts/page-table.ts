@@ -74,6 +74,14 @@ export interface PageTable {
   /** Clears every leaf in [startVpn, endVpn) and calls `visit` with each before it goes. Huge leaves must lie wholly inside the range. Returns the number of entries cleared. Tables stay. */
   zapRange(startVpn: Vpn, endVpn: Vpn, visit?: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void): number;
   /**
+   * Optional: {@link PageTable.zapRange} with CONFIG_PT_RECLAIM's reclaim_pt in the same pass
+   * (zap_pte_range, mm/pt_reclaim.c): every PTE table whose whole 2 MiB span lies inside
+   * [startVpn, endVpn) and that holds no entry once zapped is cleared from its PMD entry and
+   * freed; PMD and higher tables stay. Returns the number of PTE tables freed. Equivalent to
+   * zapRange followed by freeing those tables, in one walk.
+   */
+  zapRangeReclaimPt?(startVpn: Vpn, endVpn: Vpn, visit?: (vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void): number;
+  /**
    * free_pgtables(floor, ceiling): frees the tables under [startVpn, endVpn) that hold no
    * entries. A table at a higher level is freed only when it is empty and the whole span it
    * maps lies inside [floorVpn, ceilingVpn) (ceiling 0 means the top of the address space).
