@@ -6,7 +6,6 @@
  * allocation); {@link translate} is the API edge for byte addresses (bigint, up to 64 bits).
  */
 import { fail, show } from '@kmodel/core';
-import { leafPfn } from './entry.js';
 import { PgtableErrorCode as E } from './errors.js';
 import type { X86PageTable } from './page-table.js';
 
@@ -150,8 +149,7 @@ export function hardwareWalkFrom(
   const hi32 = ((vpn - lo32) / 4294967296) | 0;
   // Entry bits at or above MAXPHYADDR are reserved (high half bits maxPhysAddr-32 .. 19), and
   // XD (bit 63) without EFER.NXE (SDM §4.5.4).
-  const maxPa = mode.maxPhysAddr;
-  const rsvdHi = ((maxPa >= 52 ? 0 : 0xfffff & ~((1 << (maxPa - 32)) - 1)) | (mode.nxe ? 0 : 0x80000000)) >>> 0;
+  const rsvdHi = mode === DEFAULT_PAGING_MODE ? 0 : reservedHigh(mode);
   const path = out.path;
   const pathRights = out.pathRights;
   let t = start;
@@ -165,7 +163,7 @@ export function hardwareWalkFrom(
   let q = -1;
   for (; ; l--) {
     // pte_index / pmd_index / pud_index / p4d_index / pgd_index
-    const i = l === 1 ? lo32 & 511 : l === 2 ? (lo32 >>> 9) & 511 : l === 3 ? (lo32 >>> 18) & 511 : l === 4 ? ((lo32 >>> 27) | (hi32 << 5)) & 511 : (hi32 >>> 4) & 511;
+    const i = l < 4 ? (lo32 >>> (9 * l - 9)) & 511 : l === 4 ? ((lo32 >>> 27) | (hi32 << 5)) & 511 : (hi32 >>> 4) & 511;
     const a = block[t];
     w = chunks[a >>> 20]; // CHUNK_SHIFT
     const o = a & 0xfffff; // CHUNK_MASK
@@ -179,9 +177,14 @@ export function hardwareWalkFrom(
           q = k + 1;
           break;
         }
+      if (q < 0) {
+        lo = 0;
+        hi = 0;
+        break; // none: not present
+      }
     }
-    lo = q < 0 ? 0 : w[q];
-    hi = q < 0 ? 0 : w[q + 1];
+    lo = w[q];
+    hi = w[q + 1];
     if (!(lo & 1) || hi & rsvdHi) break; // not present, or reserved bits
     rwus &= lo;
     nx |= hi >>> 31;
@@ -222,7 +225,8 @@ export function hardwareWalkFrom(
     w[q] = nlo >>> 0;
     ad++;
   }
-  const base = leafPfn(lo, hi, l);
+  // leafPfn, inline: a huge leaf's bit 12 is PAT, not a frame bit.
+  const base = (hi & 0xfffff) * 1048576 + (l > 1 && lo & 0x80 ? (lo >>> 12) & 0xffffe : lo >>> 12);
   out.ok = true;
   out.errorCode = 0;
   out.leafPfn = base;
@@ -230,6 +234,12 @@ export function hardwareWalkFrom(
   out.rights = (rwus & 0x6) | (nx && mode.nxe ? RIGHT_NX : 0) | (lo & 0x100) | (nlo & 0x40) | (pkey << 12);
   out.adWrites = ad;
   return out;
+}
+
+/** Reserved bits of an entry's high half: address bits at or above MAXPHYADDR, and XD without EFER.NXE (0 for Linux's mode). */
+function reservedHigh(mode: Readonly<PagingMode>): number {
+  const maxPa = mode.maxPhysAddr;
+  return ((maxPa >= 52 ? 0 : 0xfffff & ~((1 << (maxPa - 32)) - 1)) | (mode.nxe ? 0 : 0x80000000)) >>> 0;
 }
 
 /** The protection checks of SDM §4.6.1 for a present leaf; returns PF_PROT (| PF_PK) or 0. */
