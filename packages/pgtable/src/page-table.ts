@@ -502,6 +502,7 @@ export class X86PageTable implements PageTable {
 
   private zapTable(t: number, level: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, reclaimPt: boolean): number {
     const slab = this.slab;
+    if (level === 2 && slab.form[t] === FORM_DENSE) return this.zapPmd(t, base, start, end, visit, reclaimPt);
     const es = ENTRY_SPAN[level];
     const list = this.scratch[level];
     const n = this.collect(t, level, base, start, end, list);
@@ -534,6 +535,45 @@ export class X86PageTable implements PageTable {
       if (level === 1) this.observer?.pteClear(t, i, elo, ehi);
       slab.remove(t, i, p);
       cleared++;
+    }
+    return cleared;
+  }
+
+  /**
+   * zap_pmd_range over a dense PMD table `t` (first vpn `base`), reading its entries in place:
+   * 2 MiB leaves are visited and cleared, PTE tables zapped (and, with `reclaimPt`, freed when
+   * wholly inside the range and empty).
+   */
+  private zapPmd(t: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, reclaimPt: boolean): number {
+    const slab = this.slab;
+    const count = slab.count;
+    const i0 = start <= base ? 0 : Math.floor((start - base) / 512);
+    const i1 = Math.min(511, Math.floor((end - 1 - base) / 512));
+    const a = slab.block[t];
+    const w = slab.chunks[a >>> CHUNK_SHIFT];
+    const o = a & CHUNK_MASK;
+    let cleared = 0;
+    for (let i = i0; i <= i1; i++) {
+      const q = o + (i << 1);
+      const elo = w[q];
+      const ehi = w[q + 1];
+      if (elo === 0 && ehi === 0) continue;
+      const ebase = base + i * 512;
+      if (isTablePointer(elo)) {
+        const c = w[o + 1024 + i];
+        const cs = start > ebase ? start : ebase;
+        const ce = end < ebase + 512 ? end : ebase + 512;
+        const whole = reclaimPt && cs === ebase && ce === ebase + 512;
+        cleared += this.zapPte(c, ebase, cs, ce, visit, whole);
+        if (!whole || count[c] !== 0) continue;
+        this.unhookAndFree(t, i, a + (i << 1), c, 1);
+        this.ptFreed++;
+      } else {
+        visit?.(ebase, 2, leafPfn(elo, ehi, 2), leafFlags(elo, ehi, 2));
+        slab.remove(t, i, a + (i << 1));
+        cleared++;
+      }
+      if (count[t] === 0) break; // the PMD table went back to the small form
     }
     return cleared;
   }
@@ -651,6 +691,10 @@ export class X86PageTable implements PageTable {
   // must also be empty, since nothing guarantees the caller zapped first.
   private freeRange(t: number, level: number, base: number, start: number, end: number, floor: number, ceiling: number, freed: TablesFreed): void {
     const slab = this.slab;
+    if (level === 2 && slab.form[t] === FORM_DENSE) {
+      freed[1] += this.freePteRange(t, base, start, end, floor, ceiling);
+      return;
+    }
     const es = ENTRY_SPAN[level];
     const list = this.scratch[level];
     const n = this.collect(t, level, base, start, end, list);
@@ -675,6 +719,33 @@ export class X86PageTable implements PageTable {
    * below it the observer hears `tableFree` before anything changes, so a throwing observer
    * leaves the table hooked.
    */
+  /**
+   * free_pte_range over a dense PMD table `t` (first vpn `base`): frees each empty PTE table
+   * met in [start, end) whose 2 MiB lies inside [floor, ceiling), reading the PMD entries in
+   * place; returns how many.
+   */
+  private freePteRange(t: number, base: number, start: number, end: number, floor: number, ceiling: number): number {
+    const slab = this.slab;
+    const count = slab.count;
+    const i0 = start <= base ? 0 : Math.floor((start - base) / 512);
+    const i1 = Math.min(511, Math.floor((end - 1 - base) / 512));
+    const a = slab.block[t];
+    const w = slab.chunks[a >>> CHUNK_SHIFT];
+    const o = a & CHUNK_MASK;
+    let n = 0;
+    for (let i = i0; i <= i1; i++) {
+      const lo = w[o + (i << 1)];
+      if (!isTablePointer(lo)) continue;
+      const c = w[o + 1024 + i];
+      const cbase = base + i * 512;
+      if (count[c] !== 0 || cbase < floor || cbase + 512 > ceiling) continue;
+      this.unhookAndFree(t, i, a + (i << 1), c, 1);
+      n++;
+      if (count[t] === 0) break; // the PMD table went back to the small form
+    }
+    return n;
+  }
+
   private unhookAndFree(parent: number, i: number, p: number, t: number, level: number): void {
     const slab = this.slab;
     if (level === 1 || slab.count[t] === 0) {

@@ -86,15 +86,22 @@ describe('zapRangeReclaimPt (zap_pte_range with reclaim_pt)', () => {
   });
 
   it('property: same entries, tables, visits and observer calls as zapRange then freePteTable of each empty whole table', () => {
-    const entry = fc.tuple(fc.integer({ min: 0, max: 4 * 512 - 1 }), fc.integer({ min: 1, max: 0xfffff }));
+    const entry = fc.tuple(fc.integer({ min: 0, max: 8 * 512 - 1 }), fc.integer({ min: 1, max: 0xfffff }));
     fc.assert(
-      fc.property(fc.array(entry, { maxLength: 60 }), fc.integer({ min: 0, max: 4 * 512 }), fc.integer({ min: 0, max: 4 * 512 }), (entries, a, b) => {
+      fc.property(fc.array(entry, { maxLength: 60 }), fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 3 }), fc.integer({ min: 0, max: 8 * 512 }), fc.integer({ min: 0, max: 8 * 512 }), (entries, huge, a, b) => {
         const [s, e] = a <= b ? [a, b] : [b, a];
         const one = make();
         const two = make();
-        for (const [o, pfn] of entries) {
-          map(one.pt, B + o, pfn);
-          map(two.pt, B + o, pfn);
+        // 2 MiB leaves first (blocks with no PTE table), then 4 KiB entries outside them
+        for (const pt of [one.pt, two.pt]) {
+          pt.allocTable(B, 2);
+          for (const h of huge) if (pt.entryFlags(B + h * 512, 2) === 0) pt.setEntry(B + h * 512, 2, 0x200000 * (h + 1), RW | _PAGE_PSE);
+          for (const [o, pfn] of entries) if (!huge.includes(o >> 9)) map(pt, B + o, pfn);
+        }
+        const cuts = huge.some((h) => (s > h * 512 && s < h * 512 + 512) || (e > h * 512 && e < h * 512 + 512));
+        if (cuts) {
+          expect(codeOf(() => one.pt.zapRangeReclaimPt(B + s, B + e))).toBe('E_PARTIAL_HUGE');
+          return;
         }
         one.observer.calls = [];
         two.observer.calls = [];
@@ -111,7 +118,7 @@ describe('zapRangeReclaimPt (zap_pte_range with reclaim_pt)', () => {
         expect(one.observer.calls.filter((c) => c[0] === 'free').length).toBe(n);
         for (const l of [1, 2, 3] as Level[]) expect(one.pt.tableCount(l)).toBe(two.pt.tableCount(l));
         expect(one.tables.live).toBe(two.tables.live);
-        for (let o = 0; o < 4 * 512; o += 37) expect(one.pt.entryPfn(B + o, 1)).toBe(two.pt.entryPfn(B + o, 1));
+        for (let o = 0; o < 8 * 512; o += 37) for (const l of [1, 2] as Level[]) expect(one.pt.entryPfn(B + o, l)).toBe(two.pt.entryPfn(B + o, l));
         expect(one.pt.hostBytes()).toBe(two.pt.hostBytes());
       }),
       { numRuns: 200 },
