@@ -876,11 +876,37 @@ export class AddressSpace {
    * first (zap_pmd_range), then every leaf is cleared and its page released.
    */
   private zapInVma(start: Vpn, end: Vpn): void {
+    this.splitHugeEdges(start, end);
+    this.pageTable.zapRange(start, end, this.zapVisit);
+  }
+
+  /** zap_pmd_range's split of the huge PMDs that `[start, end)` cuts at either edge. */
+  private splitHugeEdges(start: Vpn, end: Vpn): void {
     if (this.mayHaveHuge) {
       if (start % PMD_PAGES !== 0) this.splitIfHuge(start);
       if (end % PMD_PAGES !== 0) this.splitIfHuge(end - 1);
     }
-    this.pageTable.zapRange(start, end, this.zapVisit);
+  }
+
+  /**
+   * MADV_DONTNEED over `[start, end)` inside one VMA; returns the PTE tables PT_RECLAIM freed.
+   * With PT_RECLAIM the zap and the table frees go in one pass when the page table offers
+   * zapRangeReclaimPt, else zapRange then reclaimEmptyPteTables. Either way every table goes
+   * through `freeTablePage` (the TableAllocator mm hands the page table), so nr_ptes, the
+   * 'pagetables' charge and the onTableFree hook are accounted there.
+   */
+  private dontneedInVma(start: Vpn, end: Vpn): number {
+    const pt = this.pageTable;
+    if (!this.profile.ptReclaimOnDontneed) {
+      this.zapInVma(start, end);
+      return 0;
+    }
+    if (pt.zapRangeReclaimPt === undefined) {
+      this.zapInVma(start, end);
+      return this.reclaimEmptyPteTables(start, end);
+    }
+    this.splitHugeEdges(start, end);
+    return pt.zapRangeReclaimPt(start, end, this.zapVisit);
   }
 
   /**
@@ -1250,8 +1276,7 @@ export class AddressSpace {
         const e = Math.min(end, v.end);
         switch (adv) {
           case 'dontneed':
-            this.zapInVma(cursor, e);
-            if (this.profile.ptReclaimOnDontneed) freedTables += this.reclaimEmptyPteTables(cursor, e);
+            freedTables += this.dontneedInVma(cursor, e);
             break;
           case 'free':
             this.madviseFree(cursor, e);

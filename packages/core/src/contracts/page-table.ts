@@ -20,6 +20,18 @@ export interface TableAllocator {
  * next to the page_table_check hooks. Only PTE-level (4 KiB) entries are reported to the set /
  * clear hooks (huge entries are ignored, as the RFC does); table births and deaths are
  * reported at every level. Entries are given as 32-bit halves (see `entry.ts`).
+ *
+ * Hooks run before the write they report, as track_pte_set / track_pte_clear run before
+ * set_pte / pte_clear: `pteSet`, `pteClear` and `tableAlloc` are called before the table
+ * changes, and so is `tableFree` for a table with no table below it. An observer that throws
+ * therefore leaves that entry or table as it was (a table whose `tableAlloc` threw goes back
+ * to the {@link TableAllocator} and its parent entry stays none); writes an operation made
+ * before the throw stay made. `clearAll`, and a free of a table that still holds tables,
+ * report as they free: each table's `tableFree` comes just before its page goes back, so a
+ * throw there leaves the free partly done. A table freed while it holds entries (`clearAll`,
+ * `freePteTable`) is reported by `tableFree` alone, with no `pteClear` per entry; a zap that
+ * frees the PTE tables it empties (`zapRangeReclaimPt`) reports each entry's `pteClear`,
+ * then the table's `tableFree`.
  */
 export interface EntryObserver {
   /** A PTE in `table` at `index` changed from (oldLo, oldHi) to (newLo, newHi); new is not none. */
