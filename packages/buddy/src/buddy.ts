@@ -903,13 +903,16 @@ export class BuddyAllocator implements PageAllocator {
     if (this.head[id]! < 0) {
       const batch = this.nrPcpAlloc(z, z * this.nrCpus + cpu, order);
       this.rmqm = RMQUEUE_NORMAL;
-      for (let i = 0; i < batch; i++) {
-        const p = this.rmqueueOne(z, order, ft, flags);
-        if (p < 0) break;
-        this.listAddTail(p, id);
-        this.state[p] = ST_PCP | order;
-        this.pcpCount[z * this.nrCpus + cpu] += 1 << order;
-        this.nPcp += 1 << order;
+      if (order === 0) this.rmqueueBulk0(z, ft, flags, batch, id, z * this.nrCpus + cpu);
+      else {
+        for (let i = 0; i < batch; i++) {
+          const p = this.rmqueueOne(z, order, ft, flags);
+          if (p < 0) break;
+          this.listAddTail(p, id);
+          this.state[p] = ST_PCP | order;
+          this.pcpCount[z * this.nrCpus + cpu] += 1 << order;
+          this.nPcp += 1 << order;
+        }
       }
       if (this.head[id]! < 0) return -1;
     }
@@ -919,6 +922,71 @@ export class BuddyAllocator implements PageAllocator {
     this.pcpCount[z * this.nrCpus + cpu] -= 1 << order;
     this.nPcp -= 1 << order;
     return pfn;
+  }
+
+  /**
+   * rmqueue_bulk() for order 0: `batch` calls of __rmqueue(), each page added to the tail of pcp
+   * list `id`. When __rmqueue() would take from __rmqueue_smallest() and the smallest free block
+   * of `ft` (order o, every lower list of `ft` empty) fits in what is left of the batch, the next
+   * 2^o calls hand out exactly that block's pages in PFN order and leave the lower lists empty
+   * again, so the whole block moves to the pcp list at once; the result (lists, their order,
+   * counters, page states) is the same as page by page. Anything else (a block larger than the
+   * rest of the batch, CMA, a fallback) goes through {@link rmqueueOne} one page at a time.
+   */
+  private rmqueueBulk0(z: number, ft: number, flags: number, batch: number, id: number, ci: number): void {
+    const head = this.head;
+    const next = this.next;
+    const prev = this.prev;
+    const st = this.state;
+    const base = (z * NR_FT + ft) * NR_ORD;
+    // __rmqueue() goes straight to __rmqueue_smallest() for unmapped requests, and for mapped ones
+    // in RMQUEUE_NORMAL mode unless the CMA balancing check may apply.
+    const smallestFirst = ft === FT_UU || !(flags & ALLOC_CMA);
+    let left = batch;
+    while (left > 0) {
+      let o = 0;
+      if (smallestFirst && this.rmqm === RMQUEUE_NORMAL) {
+        while (o < NR_ORD && head[base + o]! < 0) o++;
+      } else o = NR_ORD;
+      let n: number;
+      let pfn: number;
+      if (o < NR_ORD && 1 << o <= left) {
+        // Take the whole block (inlined delFree).
+        const fid = base + o;
+        pfn = head[fid]!;
+        const nx = next[pfn]!;
+        head[fid] = nx;
+        if (nx >= 0) prev[nx] = -1;
+        else this.tail[fid] = -1;
+        this.count[fid]--;
+        this.areaFree[z * NR_ORD + o]--;
+        n = 1 << o;
+        this.zoneFree[z] -= n;
+        this.ftFree[z * NR_FT + ft] -= n;
+      } else {
+        pfn = o < NR_ORD ? this.rmqueueSmallest(z, 0, ft) : this.rmqueueOne(z, 0, ft, flags);
+        if (pfn < 0) break;
+        n = 1;
+      }
+      // Append pfn .. pfn+n-1 to the tail of the pcp list.
+      const t = this.tail[id]!;
+      prev[pfn] = t;
+      if (t >= 0) next[t] = pfn;
+      else head[id] = pfn;
+      const last = pfn + n - 1;
+      for (let p = pfn; p < last; p++) {
+        next[p] = p + 1;
+        prev[p + 1] = p;
+        st[p] = ST_PCP;
+      }
+      next[last] = -1;
+      st[last] = ST_PCP;
+      this.tail[id] = last;
+      this.count[id] += n;
+      this.pcpCount[ci] += n;
+      this.nPcp += n;
+      left -= n;
+    }
   }
 
   /**
