@@ -390,6 +390,24 @@ export class BuddyAllocator implements PageAllocator {
     const cmaFlag = this.configCma && mt === MIGRATE_MOVABLE ? ALLOC_CMA : 0;
     // Fast path: low watermark; ALLOC_NOFRAGMENT when the preferred zone is Normal (alloc_flags_nofragment).
     let flags = ALLOC_WMARK_LOW | cmaFlag | (zl[0] === ZONE_NORMAL ? ALLOC_NOFRAGMENT : 0);
+    if (order === 0 && this.pcpEnabled) {
+      // get_page_from_freelist()'s usual outcome, taken directly: the preferred zone passes the
+      // low watermark and its pcp list has a page. Anything else goes the whole way below.
+      const z = zl[0]!;
+      const id = this.pcpListId(z, this.cpu, 0, ft);
+      const pfn = this.head[id]!;
+      if (pfn >= 0 && this.zoneWatermarkOk(z, 0, this.wmark[z * 4 + ALLOC_WMARK_LOW]! + this.boost[z]!, highest, flags)) {
+        const nx = this.next[pfn]!;
+        this.head[id] = nx;
+        if (nx >= 0) this.prev[nx] = -1;
+        else this.tail[id] = -1;
+        this.count[id]--;
+        this.pcpCount[z * this.nrCpus + this.cpu]--;
+        this.nPcp--;
+        this.accountAlloc(pfn, 0, gfpMt);
+        return pfn;
+      }
+    }
     let pfn = this.getPageFromFreelist(order, ft, highest, flags);
     if (pfn < 0) {
       // Slow path: kswapd would be woken; retry at the min watermark (gfp_to_alloc_flags()).
@@ -1343,11 +1361,18 @@ export class BuddyAllocator implements PageAllocator {
     if (ft === MIGRATE_HIGHATOMIC || ft === MIGRATE_CMA) ft = MIGRATE_MOVABLE;
     const cpu = this.cpu;
     const id = this.pcpListId(z, cpu, order, ft);
-    this.listAddHead(pfn, id);
+    // Inlined listAddHead.
+    const h = this.head[id]!;
+    this.next[pfn] = h;
+    this.prev[pfn] = -1;
+    if (h >= 0) this.prev[h] = pfn;
+    else this.tail[id] = pfn;
+    this.head[id] = pfn;
+    this.count[id]++;
     this.state[pfn] = ST_PCP | order;
     const ci = z * this.nrCpus + cpu;
     // Freeing halves the refill scaling of nr_pcp_alloc().
-    this.pcpAllocFactor[ci] >>= 1;
+    if (this.pcpAllocFactor[ci] !== 0) this.pcpAllocFactor[ci] >>= 1;
     this.pcpCount[ci] += 1 << order;
     this.nPcp += 1 << order;
     const high = this.pcpHigh[z]!;
@@ -1364,24 +1389,34 @@ export class BuddyAllocator implements PageAllocator {
     const ci = z * this.nrCpus + cpu;
     count = Math.min(count, this.pcpCount[ci]!);
     const base = this.pcpListId(z, cpu, 0, 0);
+    const head = this.head;
+    const tail = this.tail;
+    const st = this.state;
+    let freed = 0;
     pindex--;
     while (count > 0) {
       let id: number;
       do {
         if (++pindex > NR_PCP_LISTS - 1) pindex = 0;
         id = base + pindex;
-      } while (this.head[id]! < 0);
+      } while (head[id]! < 0);
       do {
-        const pfn = this.tail[id]!;
-        const order = this.state[pfn]! & ST_ORDER;
-        this.listDel(pfn, id);
-        this.state[pfn] = 0;
+        // Inlined listDel of the tail.
+        const pfn = tail[id]!;
+        const p = this.prev[pfn]!;
+        tail[id] = p;
+        if (p >= 0) this.next[p] = -1;
+        else head[id] = -1;
+        this.count[id]--;
+        const order = st[pfn]! & ST_ORDER;
+        st[pfn] = 0;
         count -= 1 << order;
-        this.pcpCount[ci] -= 1 << order;
-        this.nPcp -= 1 << order;
+        freed += 1 << order;
         this.freeOneBlock(pfn, order, z, false);
-      } while (count > 0 && this.head[id]! >= 0);
+      } while (count > 0 && head[id]! >= 0);
     }
+    this.pcpCount[ci] -= freed;
+    this.nPcp -= freed;
   }
 
   /**
