@@ -391,19 +391,8 @@ export class BuddyAllocator implements PageAllocator {
     // Fast path: low watermark; ALLOC_NOFRAGMENT when the preferred zone is Normal (alloc_flags_nofragment).
     let flags = ALLOC_WMARK_LOW | cmaFlag | (zl[0] === ZONE_NORMAL ? ALLOC_NOFRAGMENT : 0);
     if (order === 0 && this.pcpEnabled) {
-      // get_page_from_freelist()'s usual outcome, taken directly: the preferred zone passes the
-      // low watermark and its pcp list has a page. Anything else goes the whole way below.
-      const z = zl[0]!;
-      const id = this.pcpListId(z, this.cpu, 0, ft);
-      const pfn = this.head[id]!;
-      if (pfn >= 0 && this.zoneWatermarkOk(z, 0, this.wmark[z * 4 + ALLOC_WMARK_LOW]! + this.boost[z]!, highest, flags)) {
-        const nx = this.next[pfn]!;
-        this.head[id] = nx;
-        if (nx >= 0) this.prev[nx] = -1;
-        else this.tail[id] = -1;
-        this.count[id]--;
-        this.pcpCount[z * this.nrCpus + this.cpu]--;
-        this.nPcp--;
+      const pfn = this.allocPcpHit(zl[0]!, ft, highest, flags);
+      if (pfn >= 0) {
         this.accountAlloc(pfn, 0, gfpMt);
         return pfn;
       }
@@ -853,6 +842,25 @@ export class BuddyAllocator implements PageAllocator {
   }
 
   // ---------------------------------------------------------------- allocation internals
+
+  /**
+   * get_page_from_freelist()'s usual order-0 outcome, taken directly: the preferred zone `z`
+   * passes the low watermark and its pcp list for `ft` has a page, which is unlinked and
+   * returned. -1 (nothing changed) otherwise, and the caller goes the whole way.
+   */
+  private allocPcpHit(z: number, ft: number, highest: number, flags: number): number {
+    const id = this.pcpListId(z, this.cpu, 0, ft);
+    const pfn = this.head[id]!;
+    if (pfn < 0 || !this.zoneWatermarkOk(z, 0, this.wmark[z * 4 + ALLOC_WMARK_LOW]! + this.boost[z]!, highest, flags)) return -1;
+    const nx = this.next[pfn]!;
+    this.head[id] = nx;
+    if (nx >= 0) this.prev[nx] = -1;
+    else this.tail[id] = -1;
+    this.count[id]--;
+    this.pcpCount[z * this.nrCpus + this.cpu]--;
+    this.nPcp--;
+    return pfn;
+  }
 
   /** get_page_from_freelist(): walks the zonelist; -1 when no zone qualifies. */
   private getPageFromFreelist(order: number, ft: number, highest: number, flags: number): number {
