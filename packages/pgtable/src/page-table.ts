@@ -566,7 +566,16 @@ export class X86PageTable implements PageTable {
         const whole = reclaimPt && cs === ebase && ce === ebase + 512;
         cleared += this.zapPte(c, ebase, cs, ce, visit, whole);
         if (!whole || count[c] !== 0) continue;
-        this.unhookAndFree(t, i, a + (i << 1), c, 1);
+        // unhookAndFree of an empty PTE table, inline: slab.remove of entry i of this dense
+        // PMD table (its words and child slot) without re-reading what this loop knows.
+        this.observer?.tableFree(c, 1);
+        w[q] = 0;
+        w[q + 1] = 0;
+        w[o + 1024 + i] = NO_CHILD;
+        const left = count[t] - 1;
+        if (left === 0) slab.reset(t);
+        else count[t] = left;
+        this.dropTable(c, 1);
         this.ptFreed++;
       } else {
         visit?.(ebase, 2, leafPfn(elo, ehi, 2), leafFlags(elo, ehi, 2));
@@ -638,6 +647,7 @@ export class X86PageTable implements PageTable {
       }
       count[t] = n;
       cleared++;
+      if (n === 0) return cleared;
     }
   }
 
