@@ -621,6 +621,17 @@ export class X86PageTable implements PageTable {
       if (n === 0 && !freeing) slab.reset(t);
       return cleared;
     }
+    if (n === 1) {
+      // One slot (a table touched once per 2 MiB): the loop below without the scan.
+      const bi = w[o];
+      if (bi < i0 || bi >= i1) return 0;
+      const lo = w[o + 1];
+      const hi = w[o + 2];
+      if (visit !== undefined) visit(base + bi, 1, (hi & 0xfffff) * 1048576 + (lo >>> 12), (lo & 0xfff) | ((hi >>> 20) << 12));
+      if (obs !== undefined) obs.pteClear(t, bi, lo, hi);
+      count[t] = 0;
+      return 1;
+    }
     // Small form: at most SMALL_SLOTS unordered (index, lo, hi) slots; take the lowest index each time.
     for (;;) {
       let best = -1;

@@ -92,7 +92,13 @@ export class TableSlab {
 
   /** Releases a table id and its block. */
   freeId(id: number): void {
-    this.releaseBlock(id);
+    // releaseBlock, inline: the form is read once.
+    const f = this.form[id];
+    if (f !== FORM_FREE) {
+      const k = (f === FORM_DENSE ? 2 : 0) + (this.level[id] > 1 ? 1 : 0);
+      this.freeBlocks[k].push(this.block[id]);
+      this.live[k]--;
+    }
     this.form[id] = FORM_FREE;
     this.count[id] = 0;
     this.parent[id] = -1;
