@@ -267,15 +267,6 @@ export class AddressSpace {
    */
   private freeGen = 0;
   private faultGen = 0;
-  /** Bumped when a PMD or higher table is freed: a table being allocated may have lost its parent. */
-  private upperFreeGen = 0;
-  /**
-   * Set when a table page allocated for the page table was given back because a PMD or higher
-   * table was freed during its allocation or charge: the parent the page table is about to
-   * hook it into may be gone (the kernel re-checks under the lock: pmd_install, __pud_alloc).
-   * The fault then retries instead of failing.
-   */
-  private tableAllocRaced = false;
   /** PTE tables allocated so far (monotonic): tells a fault whether its table is new. */
   private ptesAllocated = 0;
   // Per-zap tallies, filled by the zap visitor.
@@ -370,7 +361,7 @@ export class AddressSpace {
       },
     };
     const tables: TableAllocator = {
-      allocTable: (level) => this.allocTreeTable(level),
+      allocTable: (level) => this.allocTablePage(level),
       freeTable: (pfn, level) => this.freeTablePage(pfn, level),
     };
     // With an entry observer (pte_ref: every reclaim setup has one) mm counts zero-page entries
@@ -389,7 +380,6 @@ export class AddressSpace {
     if (level === 1 && this.withdrawPfn >= 0) {
       const pfn = this.withdrawPfn;
       this.withdrawPfn = -1;
-      this.withdrawn = true;
       return pfn; // already counted when it was deposited
     }
     const hook = this.hooks.beforeTableAlloc;
@@ -418,39 +408,10 @@ export class AddressSpace {
     return pfn;
   }
 
-  /**
-   * A table page for the page table itself (called from inside `PageTable.allocTable`, which
-   * hooks it into the parent it found before the call). If a PMD or higher table was freed
-   * meanwhile (reclaim inside the charge), that parent may be gone: the page is given back and
-   * the allocation reported failed with {@link AddressSpace.tableAllocRaced} set.
-   */
-  private allocTreeTable(level: Level): Pfn | null {
-    const g = this.upperFreeGen;
-    const pfn = this.allocTablePage(level);
-    if (pfn === null || this.upperFreeGen === g || this.withdrawn) {
-      this.withdrawn = false;
-      return pfn;
-    }
-    this.freeTablePage(pfn, level);
-    this.tableAllocRaced = true;
-    return null;
-  }
-
-  /** The last allocTablePage handed out a withdrawn deposit (nothing was allocated or charged). */
-  private withdrawn = false;
-
-  /** VM_FAULT_OOM for a failed table allocation, or a retry when it lost a race with reclaim. */
-  private tableAllocFailure(): number {
-    if (!this.tableAllocRaced) return VM_FAULT_OOM;
-    this.tableAllocRaced = false;
-    return FAULT_RETRY;
-  }
-
   /** pte_free / pmd_free / pud_free with the destructor's accounting (mm_dec_nr_ptes ...). */
   private freeTablePage(pfn: Pfn, level: Level): void {
     this.lastPteBlock = -1;
     this.freeGen++;
-    if (level > 1) this.upperFreeGen++;
     if (level === 1) this.nrPtes--;
     else if (level === 2) this.nrPmds--;
     else if (level === 3) this.nrPuds--;
@@ -482,7 +443,6 @@ export class AddressSpace {
     if (write ? (f & VM_WRITE) === 0 : (f & VM_ACCESS) === 0) return VM_FAULT_SIGSEGV;
     for (let tries = 0; ; tries++) {
       this.faultGen = this.freeGen;
-      this.tableAllocRaced = false;
       const r = this.faultOnce(vpn, vma, write);
       if (r !== FAULT_RETRY) return r;
       // The attempt lost its table or entry to reclaim and released what it took: the access
@@ -519,7 +479,7 @@ export class AddressSpace {
       // (__pte_alloc); a new table has no entries, so the entry need not be read.
       const before = this.ptesAllocated;
       this.curVpn = vpn;
-      if (!pt.allocTable(vpn, 1)) return this.tableAllocFailure();
+      if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
       if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
       this.lastPteBlock = blk;
       if (this.ptesAllocated !== before) {
@@ -600,14 +560,14 @@ export class AddressSpace {
       }
       if (this.thpEligible(vma, vpn)) {
         // __handle_mm_fault: pud_alloc / pmd_alloc, then create_huge_pmd only on a none PMD.
-        if (!pt.allocTable(vpn, 2)) return this.tableAllocFailure();
+        if (!pt.allocTable(vpn, 2)) return VM_FAULT_OOM;
         const r = this.doHugePmdAnonymousPage(vpn, vma, write);
         if (r !== VM_FAULT_FALLBACK) return r;
         this.curVpn = vpn;
       }
     }
     const before = this.ptesAllocated;
-    if (!pt.allocTable(vpn, 1)) return this.tableAllocFailure();
+    if (!pt.allocTable(vpn, 1)) return VM_FAULT_OOM;
     if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
     this.lastPteBlock = Math.floor(vpn / PMD_PAGES);
     const newTable = this.ptesAllocated !== before;
@@ -1517,16 +1477,14 @@ export class AddressSpace {
 
   private rssAnonCopied = 0;
 
-  /** `pageTable.allocTable`, again when it lost its parent to reclaim (at most FAULT_RETRIES times). */
-  private allocTableRetrying(vpn: Vpn, level: Level): boolean {
+  /**
+   * `pageTable.allocTable` for `vpn`, with `vpn` known to the table-allocation hooks. A charge
+   * inside it may reclaim and free the parent it is hooked into; the page table re-checks the
+   * parent after allocating (the PageTable contract's pmd_install rule), so no retry is needed here.
+   */
+  private allocTableAt(vpn: Vpn, level: Level): boolean {
     this.curVpn = vpn;
-    for (let tries = 0; tries <= FAULT_RETRIES; tries++) {
-      this.tableAllocRaced = false;
-      if (this.pageTable.allocTable(vpn, level)) return true;
-      if (!this.tableAllocRaced) return false;
-    }
-    this.tableAllocRaced = false;
-    return false;
+    return this.pageTable.allocTable(vpn, level);
   }
 
   /**
@@ -1574,7 +1532,7 @@ export class AddressSpace {
           continue;
         }
         const gen = this.freeGen;
-        if (!child.allocTableRetrying(at, level)) {
+        if (!child.allocTableAt(at, level)) {
           ok = false;
           break;
         }
@@ -1587,7 +1545,7 @@ export class AddressSpace {
       let f = this.scratchFlags[k]!;
       if (child.freeGen !== childGen) {
         // Reclaim freed a child table: make sure the one this entry goes into is still there.
-        if (!child.allocTableRetrying(vpn, level === 1 ? 1 : 2)) {
+        if (!child.allocTableAt(vpn, level === 1 ? 1 : 2)) {
           ok = false;
           break;
         }
@@ -1628,7 +1586,7 @@ export class AddressSpace {
         }
         if (child.freeGen !== childGen && cpt.tableAt(vpn, 2) < 0) {
           child.freeTablePage(dep, 1);
-          if (!child.allocTableRetrying(vpn, 2)) {
+          if (!child.allocTableAt(vpn, 2)) {
             ok = false;
             break;
           }

@@ -69,7 +69,13 @@ export type TablesFreed = [0, number, number, number, number, number];
  */
 export interface PageTable {
   readonly levels: PagingLevels;
-  /** Allocates the tables down to `level` covering `vpn` (__pud_alloc, __pmd_alloc, __pte_alloc). False when the allocator failed; tables allocated before the failure stay, as in the kernel. */
+  /**
+   * Allocates the tables down to `level` covering `vpn` (__pud_alloc, __pmd_alloc, __pte_alloc).
+   * False when the allocator failed; tables allocated before the failure stay, as in the kernel.
+   * The TableAllocator may re-enter this page table (a memcg charge that reclaims and frees
+   * tables): an implementation allocates each page first and only then looks up the parent
+   * entry again (pmd_install), freeing the spare page if the entry was populated meanwhile.
+   */
   allocTable(vpn: Vpn, level: Level): boolean;
   /** Id of the table at `level` covering `vpn`, or -1 when it does not exist (or a huge leaf sits above it). */
   tableAt(vpn: Vpn, level: Level): TableId;
