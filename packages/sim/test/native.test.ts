@@ -4,20 +4,11 @@ import { join } from 'node:path';
 import { KmodelError } from '@kmodel/core';
 import { buildRunner, encodeTrace, findCompiler, NativeErrorCode, parseTrace, requireLinux, runNative } from '@kmodel/sim';
 import { afterAll, describe, expect, it } from 'vitest';
+import { thrown } from './support/thrown.js';
 
 const lines = (...ops: object[]) => ops.map((o) => JSON.stringify(o)).join('\n');
 const cacheDir = mkdtempSync(join(tmpdir(), 'kmodel-native-test-'));
 afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
-
-function thrown(f: () => unknown): KmodelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KmodelError) return e;
-    throw e;
-  }
-  throw new Error('expected a KmodelError');
-}
 
 describe('encodeTrace', () => {
   it('emits one command per system call with repeat expanded and sizes resolved', () => {

@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KmodelError } from '@kmodel/core';
 import {
   compareRecords,
   DEFAULT_RSS_TOLERANCE_KB,
@@ -21,6 +20,7 @@ import {
   type StatusRecord,
 } from '@kmodel/sim';
 import { describe, expect, it } from 'vitest';
+import { thrown } from './support/thrown.js';
 
 const rec = (label: string, VmPTE: number, RssAnon: number, extra: Record<string, number> = {}): StatusRecord => ({ label, VmPTE, RssAnon, VmRSS: RssAnon + 1000, PageTables: 5000, ...extra });
 
@@ -40,16 +40,6 @@ const traceText = [
   '{"op":"status","label":"unmapped"}',
 ].join('\n');
 const trace = parseTrace(traceText, 'dontneed-whole.jsonl');
-
-function thrown(f: () => unknown): KmodelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KmodelError) return e;
-    throw e;
-  }
-  throw new Error('expected a KmodelError');
-}
 
 describe('recordDeltas', () => {
   it('subtracts the first record', () => {
