@@ -1,4 +1,4 @@
-import type { MmId, Reclaimer, Rng, SimClock, TlbFlusher } from '@kmodel/core';
+import type { ChargeContext, MmId, Reclaimer, Rng, SimClock, TlbFlusher } from '@kmodel/core';
 import type { MemcgTree } from '@kmodel/memcg';
 import type { AddressSpace, KernelProfile, MmHooks } from '@kmodel/mm';
 import type { PteRef } from '@kmodel/pte-ref';
@@ -40,6 +40,8 @@ export interface PolicyContext {
   readonly tlb: TlbFlusher | null;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
+  /** The charge in progress (which task is charging), when the machine tracks it. */
+  readonly charge?: ChargeContext | null;
 }
 
 /** Builds the binding of a named policy for one machine. */
@@ -62,7 +64,7 @@ export const BUILTIN_POLICIES: Record<string, PolicyFactory> = {
  */
 export function reclaimPolicy(spec: string, params: Record<string, unknown> = {}): PolicyFactory {
   const make = createPolicy(spec, params);
-  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn });
+  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn, charge: ctx.charge ?? null });
 }
 
 /** Names of every policy a machine with these parts can run (stock reclaim policies combine with `+`). */
