@@ -46,6 +46,9 @@ export interface X86PageTableOptions extends PageTableOptions {
 
 const TWO32 = 4294967296;
 
+/** Pages covered by one PMD table (1 GiB). */
+const PMD_SPAN_PAGES = 512 * 512;
+
 /** Pages covered by one entry at level l (index = level). */
 const ENTRY_SPAN = [0, 1, 512, 512 ** 2, 512 ** 3, 512 ** 4, 512 ** 5];
 
@@ -81,9 +84,14 @@ export class X86PageTable implements PageTable {
   private readonly observer: EntryObserver | undefined;
   private readonly tableLo: number;
   private readonly counts = [0, 0, 0, 0, 0, 0];
-  // One-entry cache of the last PTE table found (key = vpn >> 9 of the full vpn).
+  // One-entry caches of the last PTE table (key = vpn / 512) and the last PMD table
+  // (key = vpn / 512^2) found or made: consecutive faults and zaps stay in one 2 MiB / 1 GiB
+  // span, and the hardware's paging-structure caches do the same. Both forget on any free
+  // that could concern them (dropTable, clearAll).
   private ptKey = -1;
   private ptId = -1;
+  private pmdKey = -1;
+  private pmdId = -1;
   // Scratch index lists, one per level, for ordered traversals.
   private readonly scratch: Int32Array[] = [0, 1, 2, 3, 4, 5].map(() => new Int32Array(512));
 
@@ -165,7 +173,25 @@ export class X86PageTable implements PageTable {
     const lo = vpn >>> 0;
     const hi = (vpn - lo) / TWO32;
     let t = this.top;
-    for (let l = this.levels; l > level; l--) {
+    let l: number = this.levels;
+    if (level <= 2) {
+      const key = Math.floor(vpn / PMD_SPAN_PAGES);
+      if (key === this.pmdKey) {
+        t = this.pmdId;
+        l = 2;
+      } else {
+        for (; l > 2; l--) {
+          const i = tableIndex(lo, hi, l);
+          const p = slab.pos(t, i);
+          if (p < 0) return -1;
+          if ((slab.read(p) & (ENTRY_P | ENTRY_PSE)) !== ENTRY_P) return -1;
+          t = slab.read(slab.childPos(t, i, p));
+        }
+        this.pmdKey = key;
+        this.pmdId = t;
+      }
+    }
+    for (; l > level; l--) {
       const i = tableIndex(lo, hi, l);
       const p = slab.pos(t, i);
       if (p < 0) return -1;
@@ -219,8 +245,20 @@ export class X86PageTable implements PageTable {
     const lo = vpn >>> 0;
     const hi = (vpn - lo) / TWO32;
     let t = this.top;
-    let l = this.levels;
+    let l: number = this.levels;
+    if (level === 1) {
+      const key = Math.floor(vpn / 512);
+      if (key === this.ptKey) return true;
+      if (Math.floor(vpn / PMD_SPAN_PAGES) === this.pmdKey) {
+        t = this.pmdId;
+        l = 2;
+      }
+    }
     while (l > level) {
+      if (l === 2) {
+        this.pmdKey = Math.floor(vpn / PMD_SPAN_PAGES);
+        this.pmdId = t;
+      }
       const i = tableIndex(lo, hi, l);
       let p = slab.pos(t, i);
       if (p >= 0) {
@@ -254,6 +292,10 @@ export class X86PageTable implements PageTable {
       }
       t = this.install(t, i, childLevel, pfn, vpn - (vpn % ENTRY_SPAN[l]));
       l--;
+    }
+    if (level === 1) {
+      this.ptKey = Math.floor(vpn / 512);
+      this.ptId = t;
     }
     return true;
   }
@@ -802,7 +844,11 @@ export class X86PageTable implements PageTable {
     slab.freeId(t);
     this.freeGen++;
     this.counts[level]--;
-    if (level > 1 || this.ptId === t) this.ptKey = -1;
+    if (this.ptId === t) this.ptKey = -1;
+    if (level > 1) {
+      this.ptKey = -1;
+      this.pmdKey = -1;
+    }
     this.tables.freeTable(pfn, level as Level);
   }
 
@@ -904,6 +950,7 @@ export class X86PageTable implements PageTable {
     }
     slab.reset(this.top);
     this.ptKey = -1;
+    this.pmdKey = -1;
   }
 
   // ---------------------------------------------------------------- extras

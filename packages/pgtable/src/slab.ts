@@ -32,6 +32,9 @@ export const FORM_FREE = 0;
 export const FORM_SMALL = 1;
 export const FORM_DENSE = 2;
 
+/** End of an intrusive free list. */
+const NONE = 0xffffffff;
+
 /** Child id meaning "no child". */
 export const NO_CHILD = 0xffffffff;
 
@@ -64,17 +67,20 @@ export class TableSlab {
   /** Word space: chunk c holds word addresses [c << 20, (c + 1) << 20). */
   chunks: Uint32Array[] = [];
   private bump = 0;
-  private freeIds: number[] = [];
   private nextId = 0;
-  private readonly freeBlocks: number[][] = [[], [], [], []];
+  // Free ids and free blocks are intrusive LIFO lists, as in a kernel slab: a free id links to
+  // the next through its `block` slot, a free block through its first word. Freeing allocates
+  // nothing on the host heap. NONE ends a list (no id or block address reaches 2^32 - 1).
+  private freeIdHead = NONE;
+  private readonly freeBlockHead = new Uint32Array([NONE, NONE, NONE, NONE]);
   /** Live blocks per kind (small PTE, small upper, dense PTE, dense upper). */
   readonly live = [0, 0, 0, 0];
   liveIds = 0;
 
   /** Allocates a table id in small form with no entries. */
   allocId(level: number, pfn: number, parent: number, parentIdx: number): number {
-    let id: number;
-    if (this.freeIds.length > 0) id = this.freeIds.pop()!;
+    let id = this.freeIdHead;
+    if (id !== NONE) this.freeIdHead = this.block[id];
     else {
       id = this.nextId++;
       if (id >= this.level.length) this.growMeta(Math.ceil(this.level.length * 1.5));
@@ -94,15 +100,12 @@ export class TableSlab {
   freeId(id: number): void {
     // releaseBlock, inline: the form is read once.
     const f = this.form[id];
-    if (f !== FORM_FREE) {
-      const k = (f === FORM_DENSE ? 2 : 0) + (this.level[id] > 1 ? 1 : 0);
-      this.freeBlocks[k].push(this.block[id]);
-      this.live[k]--;
-    }
+    if (f !== FORM_FREE) this.pushBlock((f === FORM_DENSE ? 2 : 0) + (this.level[id] > 1 ? 1 : 0), this.block[id]);
     this.form[id] = FORM_FREE;
     this.count[id] = 0;
     this.parent[id] = -1;
-    this.freeIds.push(id);
+    this.block[id] = this.freeIdHead;
+    this.freeIdHead = id;
     this.liveIds--;
   }
 
@@ -229,13 +232,11 @@ export class TableSlab {
     const upper = this.level[t] > 1;
     const s = upper ? UPPER_SLOT_WORDS : PTE_SLOT_WORDS;
     const small = this.block[t];
-    this.releaseBlock(t);
     const dense = this.allocBlock(upper ? K_DENSE_UPPER : K_DENSE_PTE);
     const dw = this.chunks[dense >>> CHUNK_SHIFT];
     const d = dense & CHUNK_MASK;
     dw.fill(0, d, d + DENSE_WORDS);
     if (upper) dw.fill(NO_CHILD, d + DENSE_WORDS, d + DENSE_UPPER_WORDS);
-    // The small block is on the free list now but nothing reuses it before this copy ends.
     const sw = this.chunks[small >>> CHUNK_SHIFT];
     const so = small & CHUNK_MASK;
     const n = this.count[t];
@@ -246,6 +247,8 @@ export class TableSlab {
       dw[d + (i << 1) + 1] = sw[o + 2];
       if (upper) dw[d + 1024 + i] = sw[o + 3];
     }
+    // Released only now: a free block's first word is its free-list link.
+    this.releaseBlock(t);
     this.block[t] = dense;
     this.form[t] = FORM_DENSE;
   }
@@ -258,15 +261,24 @@ export class TableSlab {
 
   private releaseBlock(t: number): void {
     if (this.form[t] === FORM_FREE) return;
-    const k = this.kind(t);
-    this.freeBlocks[k].push(this.block[t]);
-    this.live[k]--;
+    this.pushBlock(this.kind(t), this.block[t]);
   }
 
+  /** Puts block `a` of `kind` on its free list (its first word becomes the link). */
+  private pushBlock(kind: number, a: number): void {
+    this.chunks[a >>> CHUNK_SHIFT][a & CHUNK_MASK] = this.freeBlockHead[kind];
+    this.freeBlockHead[kind] = a;
+    this.live[kind]--;
+  }
+
+  /** A block of `kind`: the last one freed, else fresh words; its contents are undefined. */
   private allocBlock(kind: number): number {
     this.live[kind]++;
-    const free = this.freeBlocks[kind];
-    if (free.length > 0) return free.pop()!;
+    const free = this.freeBlockHead[kind];
+    if (free !== NONE) {
+      this.freeBlockHead[kind] = this.chunks[free >>> CHUNK_SHIFT][free & CHUNK_MASK];
+      return free;
+    }
     const words = KIND_WORDS[kind];
     let a = this.bump;
     const room = CHUNK_WORDS - (a & CHUNK_MASK);
