@@ -23,6 +23,7 @@ import {
 } from '@kmodel/core';
 import type {
   Charger,
+  CostModel,
   EntryObserver,
   Level,
   MmId,
@@ -216,6 +217,8 @@ export class AddressSpace {
   readonly levels: 4 | 5;
   readonly profile: KernelProfile;
   readonly clock: SimClock;
+  /** The clock's costs, read by name at each fault site (a monomorphic load, unlike clock.charge(name)). */
+  private readonly costs: CostModel;
   readonly thp: ThpMode;
   /** The page table (the `PageTable` contract); read it freely, change it only through this class. */
   readonly pageTable: PageTable;
@@ -303,6 +306,7 @@ export class AddressSpace {
     this.levels = levels;
     this.profile = resolveProfile(options.profile);
     this.clock = options.clock ?? new SimClock();
+    this.costs = this.clock.costs;
     this.thp = thp;
     this.allocator = options.allocator;
     this.factory = options.pageTables;
@@ -586,7 +590,7 @@ export class AddressSpace {
   /** do_anonymous_page, read: map the shared zero page (not counted in RSS). */
   private doZeroRead(vpn: Vpn, vma: Vma, newTable: boolean): number {
     this.pageTable.setEntry(vpn, 1, this.zeroPfn, (vma.flags & VM_EXEC) !== 0 ? ZERO_PTE : ZERO_PTE | _PAGE_NX);
-    this.clock.charge(newTable ? 'fault_read_zero_new_table' : 'fault_read_zero');
+    this.clock.advance(newTable ? this.costs.fault_read_zero_new_table : this.costs.fault_read_zero);
     this.stats.add(this.cPgfault);
     return 0;
   }
@@ -603,7 +607,7 @@ export class AddressSpace {
     }
     this.pageTable.setEntry(vpn, 1, pfn, (vma.flags & VM_EXEC) !== 0 ? ANON_PTE : ANON_PTE | _PAGE_NX);
     this.rssAnon++;
-    this.clock.charge(newTable ? 'fault_write_new_table' : 'fault_write');
+    this.clock.advance(newTable ? this.costs.fault_write_new_table : this.costs.fault_write);
     this.stats.add(this.cPgfault);
     return 0;
   }
@@ -628,7 +632,7 @@ export class AddressSpace {
       // wp_can_reuse_anon_folio: the page is exclusive, make it writable in place.
       pt.setEntry(vpn, 1, old, fl | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
       if (this.anon.thpStored.size > 0 && !this.gupOnly) this.anon.markStored(old);
-      this.clock.charge('fault_read_zero');
+      this.clock.advance(this.costs.fault_read_zero);
       this.stats.add(this.cPgfault);
       return 0;
     }
@@ -645,7 +649,7 @@ export class AddressSpace {
     if (old === this.zeroPfn) this.rssAnon++;
     else this.anon.putPage(this.id, old);
     this.tlb.flushRange(this.id, vpn, vpn + 1, false, 1);
-    this.clock.charge('fault_write');
+    this.clock.advance(this.costs.fault_write);
     this.stats.add(this.cPgfault);
     return 0;
   }
@@ -670,14 +674,14 @@ export class AddressSpace {
       this.pageTable.setEntry(blk, 2, this.hugeZeroPfn, (vma.flags & VM_EXEC) !== 0 ? HUGE_ZERO_PMD : HUGE_ZERO_PMD | _PAGE_NX);
       this.deposits.set(blk / PMD_PAGES, dep);
       this.mayHaveHuge = true;
-      this.clock.charge('fault_read_huge_zero');
+      this.clock.advance(this.costs.fault_read_huge_zero);
       this.stats.add(this.cPgfault);
       this.stats.add(this.stats.slot('thp_zero_page_mapped'));
       return 0;
     }
     const r = this.installThp(blk, vma, true, vpn);
     if (r === 0) {
-      this.clock.charge('fault_write_thp');
+      this.clock.advance(this.costs.fault_write_thp);
       this.stats.add(this.cPgfault);
     }
     return r;
@@ -749,7 +753,7 @@ export class AddressSpace {
         if (r === FAULT_RETRY) return r;
         if (r === 0) {
           this.tlb.flushRange(this.id, blk, blk + PMD_PAGES, false, 2);
-          this.clock.charge('fault_write_thp'); // do_huge_zero_wp_pmd allocates and zeroes a THP too
+          this.clock.advance(this.costs.fault_write_thp); // do_huge_zero_wp_pmd allocates and zeroes a THP too
           this.stats.add(this.cPgfault);
           return 0;
         }
@@ -760,7 +764,7 @@ export class AddressSpace {
     if (!this.anon.isShared(pfn)) {
       pt.setEntry(blk, 2, pfn, pmd | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
       if (!this.gupOnly) this.anon.markStored(pfn + (vpn - blk));
-      this.clock.charge('fault_read_zero');
+      this.clock.advance(this.costs.fault_read_zero);
       this.stats.add(this.cPgfault);
       return 0;
     }

@@ -142,7 +142,7 @@ export class X86PageTable implements PageTable {
   }
 
   private checkLevel(level: number, max: number): void {
-    if (!(level >= 1 && level <= max && Math.floor(level) === level))
+    if (!((level | 0) === level && level >= 1 && level <= max))
       fail(E.BadLevel, `level ${show(level)} unknown here, expected 1..${max}`, { value: level });
   }
 
@@ -412,10 +412,11 @@ export class X86PageTable implements PageTable {
    */
   setEntry(vpn: Vpn, level: Level, pfn: Pfn, flags: number): void {
     this.checkVpn(vpn);
-    if (!(level >= 1 && level <= 3 && Math.floor(level) === level))
+    if (!(level === 1 || level === 2 || level === 3))
       fail(E.BadLevel, `level ${show(level)} cannot hold a leaf, expected 1 (4 KiB), 2 (2 MiB) or 3 (1 GiB)`, { value: level });
     this.checkPfn(pfn);
-    if (!(flags >= 0 && (flags & PACKED_FLAGS_MASK) === flags && Math.floor(flags) === flags))
+    // Exact for any number: a fraction, a negative number or NaN never survives the mask unchanged.
+    if ((flags & PACKED_FLAGS_MASK) !== flags)
       fail(E.BadFlags, `flags ${show(flags)} hold bits outside the packed-flags mask 0x1ffffff`, { value: flags });
     if (level === 1) {
       if (flags & _PAGE_PAT_LARGE) fail(E.BadFlags, `flags ${show(flags)}: _PAGE_PAT_LARGE is only for 2 MiB / 1 GiB leaves (bit 12 is a PFN bit in a PTE)`, { value: flags });
