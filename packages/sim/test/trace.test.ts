@@ -137,6 +137,16 @@ describe('parseTrace', () => {
     [[{ op: 'mmap', region: 'a', size: '4MiB', prot: 'none' }, { op: 'touch', region: 'a' }], TraceErrorCode.Protection, 2],
     [[{ op: 'mmap', region: 'a', size: '4MiB', prot: 'r' }, { op: 'madvise', region: 'a', advice: 'populate_write' }], TraceErrorCode.Protection, 2],
     [[{ op: 'mmap', region: 'a', addr: '0x100000000000', size: '4MiB' }, { op: 'mmap', region: 'b', addr: '0x1000003ff000', size: '4MiB' }], TraceErrorCode.Overlap, 2],
+    [
+      [
+        { op: 'mmap', region: 'a', addr: '0x100000000000', size: '4MiB' },
+        { op: 'munmap', region: 'a', offset: '1MiB', size: '2MiB' },
+        { op: 'mmap', region: 'b', addr: '0x100000200000', size: '1MiB' },
+        { op: 'munmap', region: 'a', offset: '2MiB', size: '4KiB' },
+      ],
+      TraceErrorCode.Overlap,
+      4,
+    ],
   ])('rejects the sequence %j with %s on line %d', (ops, code, line) => {
     const e = failure(lines(...ops));
     expect(e.code).toBe(code);
@@ -155,5 +165,18 @@ describe('parseTrace', () => {
       ),
     );
     expect(t.ops).toHaveLength(4);
+  });
+
+  it('allows a munmap over a hole of its region that no other region fills', () => {
+    const t = parseTrace(
+      lines(
+        { op: 'mmap', region: 'a', addr: '0x100000000000', size: '4MiB' },
+        { op: 'munmap', region: 'a', offset: '1MiB', size: '2MiB' },
+        { op: 'mmap', region: 'b', addr: '0x100000200000', size: '1MiB' },
+        { op: 'munmap', region: 'a', offset: '1MiB', size: '1MiB' },
+        { op: 'munmap', region: 'a', offset: '3MiB', size: '1MiB' },
+      ),
+    );
+    expect(t.ops).toHaveLength(5);
   });
 });

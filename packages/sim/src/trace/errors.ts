@@ -21,7 +21,7 @@ export const TraceErrorCode = {
   Unmapped: 'E_TRACE_UNMAPPED',
   /** An access the region's `prot` forbids (the kernel would fault or return EFAULT). */
   Protection: 'E_TRACE_PROTECTION',
-  /** An `mmap` with `addr` overlaps another live region placed with `addr`. */
+  /** An `mmap` with `addr`, or a `munmap` of a region placed with `addr`, overlaps another live region placed with `addr`. */
   Overlap: 'E_TRACE_OVERLAP',
 } as const;
 export type TraceErrorCode = (typeof TraceErrorCode)[keyof typeof TraceErrorCode];

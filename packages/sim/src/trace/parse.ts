@@ -155,20 +155,24 @@ class TraceChecker {
     if (prev !== undefined) {
       throw traceError(TraceErrorCode.RegionInUse, source, line, `region ${show(op.region)} (mapped on line ${prev.line}) is still mapped; munmap all of it before reusing the name`, { region: op.region });
     }
-    if (op.addr !== undefined) {
-      const start = op.addr;
-      const end = op.addr + BigInt(op.size);
-      for (const [name, r] of this.regions) {
-        if (r.addr === undefined) continue;
-        for (const [a, b] of r.mapped) {
-          if (start < r.addr + BigInt(b) && r.addr + BigInt(a) < end) {
-            throw traceError(TraceErrorCode.Overlap, source, line, `mmap ${show(op.region)} at ${show(start)}..${show(end)} overlaps region ${show(name)} (line ${r.line}) at ${show(r.addr + BigInt(a))}..${show(r.addr + BigInt(b))}`, { region: op.region, other: name });
-          }
+    if (op.addr !== undefined) this.requireNoOverlap('mmap', op.region, op.addr, op.addr + BigInt(op.size), line);
+    this.regions.set(op.region, { size: op.size, ...(op.addr !== undefined ? { addr: op.addr } : {}), prot: op.prot, mapped: [[0, op.size]], line });
+    return op;
+  }
+
+  /**
+   * Throws `E_TRACE_OVERLAP` when [start, end) meets a still-mapped part of another region
+   * placed with `addr` (regions without `addr` are placed at run time and cannot be checked).
+   */
+  private requireNoOverlap(what: string, region: string, start: bigint, end: bigint, line: number): void {
+    for (const [name, r] of this.regions) {
+      if (r.addr === undefined || name === region) continue;
+      for (const [a, b] of r.mapped) {
+        if (start < r.addr + BigInt(b) && r.addr + BigInt(a) < end) {
+          throw traceError(TraceErrorCode.Overlap, this.source, line, `${what} ${show(region)} at ${show(start)}..${show(end)} overlaps region ${show(name)} (line ${r.line}) at ${show(r.addr + BigInt(a))}..${show(r.addr + BigInt(b))}`, { region, other: name });
         }
       }
     }
-    this.regions.set(op.region, { size: op.size, ...(op.addr !== undefined ? { addr: op.addr } : {}), prot: op.prot, mapped: [[0, op.size]], line });
-    return op;
   }
 
   private regionOp(raw: Record<string, unknown>, line: number): TraceOp {
@@ -202,6 +206,9 @@ class TraceChecker {
       }
       this.checkProtection(op, r, line);
     } else {
+      // A munmap over a hole of its region must not reach a region mapped into that hole since:
+      // the kernel would unmap that region's pages too.
+      if (r.addr !== undefined) for (const c of calls) this.requireNoOverlap('munmap of', name, r.addr + BigInt(c.offset), r.addr + BigInt(c.offset + c.size), line);
       for (const c of calls) r.mapped = subtract(r.mapped, c.offset, c.offset + c.size);
       if (r.mapped.length === 0) this.regions.delete(name);
     }
