@@ -566,7 +566,7 @@ export class X86PageTable implements PageTable {
         }
         // reclaim_pt: the whole table is in the range and ends up empty.
         const whole = reclaimPt && cs === ebase && ce === ebase + 512;
-        cleared += this.zapPte(c, ebase, cs, ce, visit, whole);
+        cleared += this.zapPte(c, ebase, cs - ebase, ce - ebase, visit, whole);
         if (whole && slab.count[c] === 0) {
           // visit and the observer leave this page table alone, so `p` still holds.
           this.unhookAndFree(t, i, p, c, 1);
@@ -604,10 +604,25 @@ export class X86PageTable implements PageTable {
       const ebase = base + i * 512;
       if (isTablePointer(elo)) {
         const c = w[o + 1024 + i];
-        const cs = start > ebase ? start : ebase;
-        const ce = end < ebase + 512 ? end : ebase + 512;
-        const whole = reclaimPt && cs === ebase && ce === ebase + 512;
-        cleared += this.zapPte(c, ebase, cs, ce, visit, whole);
+        const j0 = start > ebase ? start - ebase : 0;
+        const j1 = end < ebase + 512 ? end - ebase : 512;
+        const whole = reclaimPt && j0 === 0 && j1 === 512;
+        const n = count[c];
+        if (n === 1 && slab.form[c] !== FORM_DENSE) {
+          // A table with one entry (one touch per 2 MiB), inline: zapPte's one-slot case.
+          const cb = slab.block[c];
+          const cw = slab.chunks[cb >>> CHUNK_SHIFT];
+          const co = cb & CHUNK_MASK;
+          const bi = cw[co];
+          if (bi >= j0 && bi < j1) {
+            const lo = cw[co + 1];
+            const hi = cw[co + 2];
+            if (visit !== undefined) visit(ebase + bi, 1, (hi & 0xfffff) * 1048576 + (lo >>> 12), (lo & 0xfff) | ((hi >>> 20) << 12));
+            this.observer?.pteClear(c, bi, lo, hi);
+            count[c] = 0;
+            cleared++;
+          }
+        } else if (n !== 0) cleared += this.zapPte(c, ebase, j0, j1, visit, whole);
         if (!whole || count[c] !== 0) continue;
         // unhookAndFree of an empty PTE table, inline: slab.remove of entry i of this dense
         // PMD table (its words and child slot) without re-reading what this loop knows.
@@ -631,17 +646,16 @@ export class X86PageTable implements PageTable {
   }
 
   /**
-   * zap_pte_range over [start, end) of PTE table `t` (first vpn `base`): visits and clears
+   * zap_pte_range over entries [i0, i1) of PTE table `t` (first vpn `base`): visits and clears
    * every non-none entry in ascending order; returns how many. A dense table left empty goes
-   * back to the small form unless `freeing` (it is about to be freed).
+   * back to the small form unless `freeing` (it is about to be freed). The range comes as
+   * small table indices, not vpns: a vpn above 2^30 is a heap number in V8, boxed per call.
    */
-  private zapPte(t: number, base: number, start: number, end: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, freeing: boolean): number {
+  private zapPte(t: number, base: number, i0: number, i1: number, visit: ((vpn: Vpn, level: Level, pfn: Pfn, flags: number) => void) | undefined, freeing: boolean): number {
     const slab = this.slab;
     let n = slab.count[t];
     if (n === 0) return 0;
     const obs = this.observer;
-    const i0 = start - base;
-    const i1 = end - base;
     const a = slab.block[t];
     const w = slab.chunks[a >>> CHUNK_SHIFT];
     const o = a & CHUNK_MASK;

@@ -42,9 +42,9 @@ export const NO_CHILD = 0xffffffff;
 export const CHUNK_SHIFT = 20;
 export const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 const CHUNK_WORDS = 1 << CHUNK_SHIFT;
-/** Words of the first chunk when it is created (it grows by doubling to CHUNK_WORDS). */
+/** Words of the first chunk; each next chunk is twice the last, up to CHUNK_WORDS. */
 const FIRST_CHUNK_WORDS = 4096;
-/** Word addresses are unsigned 32-bit: at most 4096 chunks (16 GiB of entries). */
+/** Word addresses are unsigned 32-bit: at most 4096 chunk windows (almost 16 GiB of entries). */
 const MAX_CHUNKS = 4096;
 
 /** Kinds of block, for the free lists and the byte counts. */
@@ -281,22 +281,15 @@ export class TableSlab {
     }
     const words = KIND_WORDS[kind];
     let a = this.bump;
-    const room = CHUNK_WORDS - (a & CHUNK_MASK);
-    if ((a & CHUNK_MASK) === 0 || room < words) {
-      if (room < words) a += room;
-      const c = a >>> CHUNK_SHIFT;
-      if (c >= MAX_CHUNKS) throw new RangeError('kmodel pgtable: host table storage exhausted (16 GiB of entries)');
-      // The first chunk starts at 16 KiB and doubles, so a small page table stays small.
-      if (this.chunks.length <= c) this.chunks.push(new Uint32Array(c === 0 ? FIRST_CHUNK_WORDS : CHUNK_WORDS));
-    }
-    const end = (a & CHUNK_MASK) + words;
-    const chunk = this.chunks[a >>> CHUNK_SHIFT];
-    if (end > chunk.length) {
-      let n = chunk.length * 2;
-      while (n < end) n *= 2;
-      const grown = new Uint32Array(Math.min(n, CHUNK_WORDS));
-      grown.set(chunk);
-      this.chunks[a >>> CHUNK_SHIFT] = grown;
+    const c = a >>> CHUNK_SHIFT;
+    const chunk = c < this.chunks.length ? this.chunks[c] : undefined;
+    if (chunk === undefined || (a & CHUNK_MASK) + words > chunk.length) {
+      // Open the next window with a chunk twice the size of the last (16 KiB first, 4 MiB at
+      // most): a small page table stays small and storage grows without copying.
+      const next = chunk === undefined ? c : c + 1;
+      if (next >= MAX_CHUNKS) throw new RangeError('kmodel pgtable: host table storage exhausted (4096 chunks of entries)');
+      this.chunks.push(new Uint32Array(chunk === undefined ? FIRST_CHUNK_WORDS : Math.min(chunk.length * 2, CHUNK_WORDS)));
+      a = next * CHUNK_WORDS;
     }
     this.bump = a + words;
     return a;
