@@ -11,7 +11,8 @@
  *   <line> status
  *
  * `status` prints one JSON object on stdout with VmPTE, RssAnon, VmRSS (kB, from
- * /proc/self/status) and PageTables (kB, from /proc/meminfo). A failing system call prints
+ * /proc/self/status), PageTables (kB, from /proc/meminfo) and thp_collapse_alloc (a count,
+ * from /proc/vmstat). A failing system call prints
  * {"error":..., "line":..., "errno":..., "message":...} and exits with status 2; a bad
  * command exits with status 3.
  *
@@ -109,12 +110,29 @@ static long proc_field(const char *key) {
   return -1;
 }
 
+/* The value of "<key> 123" (the /proc/vmstat format) in proc_buf, or -1 when absent. */
+static long vmstat_field(const char *key) {
+  size_t klen = strlen(key);
+  const char *p = proc_buf;
+  while (*p) {
+    if (strncmp(p, key, klen) == 0 && p[klen] == ' ') return strtol(p + klen + 1, NULL, 10);
+    const char *nl = strchr(p, '\n');
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return -1;
+}
+
 static void status(void) {
   read_proc("/proc/self/status");
   long vmpte = proc_field("VmPTE"), rss_anon = proc_field("RssAnon"), vmrss = proc_field("VmRSS");
   read_proc("/proc/meminfo");
   long pagetables = proc_field("PageTables");
-  int n = snprintf(out_buf, OUT_SIZE, "{\"VmPTE\":%ld,\"RssAnon\":%ld,\"VmRSS\":%ld,\"PageTables\":%ld}\n", vmpte, rss_anon, vmrss, pagetables);
+  /* System-wide count of huge pages khugepaged allocated for a collapse: when it moves during
+     a run, khugepaged may have collapsed pages of this process behind the trace's back. */
+  read_proc("/proc/vmstat");
+  long collapse = vmstat_field("thp_collapse_alloc");
+  int n = snprintf(out_buf, OUT_SIZE, "{\"VmPTE\":%ld,\"RssAnon\":%ld,\"VmRSS\":%ld,\"PageTables\":%ld,\"thp_collapse_alloc\":%ld}\n", vmpte, rss_anon, vmrss, pagetables, collapse);
   write_all(out_buf, (size_t)n);
 }
 
@@ -238,6 +256,7 @@ int main(void) {
   memset(out_buf, 1, sizeof out_buf);
   warm_stack();
   read_proc("/proc/self/status"); /* the first open/read of procfs also warms libc paths */
+  read_proc("/proc/vmstat");
   /* Commands are in in_buf[start, have); a partial last line is moved to the front before reading more. */
   size_t start = 0, have = 0;
   for (;;) {

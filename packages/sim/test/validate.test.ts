@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  collapsesDuring,
   compareRecords,
   DEFAULT_RSS_TOLERANCE_KB,
   describeFirstDifference,
@@ -44,11 +45,17 @@ const trace = parseTrace(traceText, 'dontneed-whole.jsonl');
 describe('recordDeltas', () => {
   it('subtracts the first record', () => {
     expect(recordDeltas(kernel)).toEqual([
-      { label: 'baseline', VmPTE: 0, RssAnon: 0 },
-      { label: 'written', VmPTE: 2056, RssAnon: 2048 },
-      { label: 'dontneed-whole', VmPTE: 8, RssAnon: 0 },
-      { label: 'unmapped', VmPTE: 0, RssAnon: 0 },
+      { label: 'baseline', VmPTE: 0, RssAnon: 0, collapses: 0 },
+      { label: 'written', VmPTE: 2056, RssAnon: 2048, collapses: 0 },
+      { label: 'dontneed-whole', VmPTE: 8, RssAnon: 0, collapses: 0 },
+      { label: 'unmapped', VmPTE: 0, RssAnon: 0, collapses: 0 },
     ]);
+  });
+  it('counts khugepaged collapses from thp_collapse_alloc when the records carry it', () => {
+    const withCollapse = kernel.map((r, i) => ({ ...r, thp_collapse_alloc: i < 2 ? 220 : 223 }));
+    expect(recordDeltas(withCollapse).map((d) => d.collapses)).toEqual([0, 0, 3, 3]);
+    expect(collapsesDuring(withCollapse)).toBe(3);
+    expect(collapsesDuring(kernel)).toBe(0);
   });
   it('needs a record', () => {
     expect(thrown(() => recordDeltas([])).code).toBe(ValidateErrorCode.NoRecords);
@@ -83,6 +90,18 @@ describe('compareRecords', () => {
     expect(r.agree).toBe(false);
     expect(r.firstDifference).toEqual({ index: 1, label: 'written', field: 'RssAnon', native: 2048, model: 2112 });
     expect(r.rows[1]).toMatchObject({ vmPteOk: true, rssAnonOk: false, ok: false });
+  });
+
+  it('does not compare RssAnon at records the kernel reached after a khugepaged collapse, but still VmPTE', () => {
+    // khugepaged turned a sparsely written 2 MiB block into a THP: +2044 kB that the trace never asked for.
+    const collapsed = [rec('baseline', 36, 268, { thp_collapse_alloc: 5 }), rec('written', 2092, 2316, { thp_collapse_alloc: 5 }), rec('dontneed-whole', 44, 2312, { thp_collapse_alloc: 6 }), rec('unmapped', 36, 268, { thp_collapse_alloc: 6 })];
+    const r = compareRecords(collapsed, good);
+    expect(r.agree).toBe(true);
+    expect(r.rows.map((row) => row.khugepaged)).toEqual([false, false, true, true]);
+    const off = compareRecords(collapsed, [good[0]!, good[1]!, rec('dontneed-whole', 12, 0), good[3]!]);
+    expect(off.firstDifference).toMatchObject({ label: 'dontneed-whole', field: 'VmPTE', native: 8, model: 12 });
+    const text = renderValidation({ source: 't.jsonl', profile: 'linux-6.18', lines: [1, 2, 3, 4], native: collapsed, model: good, report: r });
+    expect(text).toContain('ok (khugepaged +1: RssAnon not compared)');
   });
 
   it('refuses different labels and a negative tolerance', () => {

@@ -4,7 +4,7 @@ import type { Trace } from '../trace/index.js';
 import { recordDeltas } from '../validate/deltas.js';
 import { ValidateErrorCode, type KernelRecording } from '../validate/recording.js';
 import { kernelEnvironment } from './environment.js';
-import { runNative, type NativeRunOptions } from './run.js';
+import { collapsesDuring, runNative, type NativeRunOptions } from './run.js';
 
 /** Options of {@link recordNative}. */
 export interface RecordOptions extends NativeRunOptions {
@@ -22,7 +22,13 @@ export interface RecordOptions extends NativeRunOptions {
 export async function recordNative(trace: Trace, options: RecordOptions = {}): Promise<KernelRecording> {
   const runs = options.runs ?? 3;
   const all = [];
-  for (let i = 0; i < runs; i++) all.push(await runNative(trace, options));
+  for (let i = 0; i < runs; i++) {
+    const records = await runNative(trace, options);
+    if (collapsesDuring(records) > 0) {
+      throw new KmodelError(ValidateErrorCode.Unstable, `${trace.source}: khugepaged collapsed huge pages during every native run (thp_collapse_alloc +${collapsesDuring(records)}), so RssAnon is not the trace's own; record again on a quieter machine`, {});
+    }
+    all.push(records);
+  }
   const first = recordDeltas(all[0]!);
   let spread = 0;
   for (const other of all.slice(1)) {

@@ -12,6 +12,11 @@ export interface NativeRunOptions extends BuildOptions {
   readonly runner?: string;
   /** Kill the runner after this many milliseconds (default 120000). */
   readonly timeoutMs?: number;
+  /**
+   * Further runs to try when khugepaged collapsed huge pages during a run (default 3); the
+   * first run without a collapse is returned, else the last one (its records show the collapse).
+   */
+  readonly collapseRetries?: number;
 }
 
 interface RunnerError {
@@ -24,12 +29,34 @@ interface RunnerError {
 /**
  * Executes a trace on the live kernel with the native runner (built on demand, see
  * {@link buildRunner}) and returns one status record per `status` op, with the kernel's
- * VmPTE, RssAnon, VmRSS (of the runner process) and PageTables (system-wide), in kB.
+ * VmPTE, RssAnon, VmRSS (of the runner process) and PageTables (system-wide), in kB, and
+ * the system-wide `thp_collapse_alloc` count. A run during which khugepaged collapsed huge
+ * pages is repeated up to `collapseRetries` times (see {@link collapsesDuring}).
  * Throws `E_NATIVE_RUN` naming the trace line when a system call fails.
  */
 export async function runNative(trace: Trace, options: NativeRunOptions = {}): Promise<StatusRecord[]> {
   const input = encodeTrace(trace);
   const runner = options.runner ?? buildRunner(options);
+  const retries = options.collapseRetries ?? 3;
+  let records = await runOnce(trace, input, runner, options);
+  for (let i = 0; i < retries && collapsesDuring(records) > 0; i++) records = await runOnce(trace, input, runner, options);
+  return records;
+}
+
+/**
+ * Huge pages khugepaged allocated for collapses between the first and the last record of a
+ * native run (system-wide `thp_collapse_alloc`; 0 for records that do not carry it).
+ * khugepaged wakes as soon as a process first uses MADV_HUGEPAGE and may collapse a
+ * sparsely written 2 MiB block into a THP within milliseconds, which the trace did not ask
+ * for: such a run's RssAnon says nothing about the model.
+ */
+export function collapsesDuring(records: readonly StatusRecord[]): number {
+  const first = records[0]?.['thp_collapse_alloc'];
+  const last = records[records.length - 1]?.['thp_collapse_alloc'];
+  return typeof first === 'number' && typeof last === 'number' && first >= 0 && last >= 0 ? last - first : 0;
+}
+
+async function runOnce(trace: Trace, input: string, runner: string, options: NativeRunOptions): Promise<StatusRecord[]> {
   const labels = traceLabels(trace);
   const { stdout, stderr, code, signal } = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     const child = spawn(runner, [], { stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 });

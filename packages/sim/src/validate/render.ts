@@ -29,7 +29,7 @@ export function renderValidation(result: ValidationResult): string {
     String(r.model.VmPTE),
     String(r.native.RssAnon),
     String(r.model.RssAnon),
-    r.ok ? 'ok' : [r.vmPteOk ? '' : `VmPTE ${signed(r.model.VmPTE - r.native.VmPTE)}`, r.rssAnonOk ? '' : `RssAnon ${signed(r.model.RssAnon - r.native.RssAnon)}`].filter((s) => s !== '').join(', ') + ' DIFFERS',
+    r.ok ? (r.khugepaged ? `ok (khugepaged +${r.native.collapses}: RssAnon not compared)` : 'ok') : [r.vmPteOk ? '' : `VmPTE ${signed(r.model.VmPTE - r.native.VmPTE)}`, r.rssAnonOk ? '' : `RssAnon ${signed(r.model.RssAnon - r.native.RssAnon)}`].filter((s) => s !== '').join(', ') + ' DIFFERS',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const fmt = (row: string[]) =>
