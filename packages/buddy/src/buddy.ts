@@ -1,5 +1,6 @@
 import {
   __GFP_DIRECT_RECLAIM,
+  __GFP_NOMEMALLOC,
   __GFP_DMA,
   __GFP_DMA32,
   __GFP_HIGH,
@@ -403,7 +404,9 @@ export class BuddyAllocator implements PageAllocator {
       if (gfp & __GFP_KSWAPD_RECLAIM) this.nKswapdWakes++;
       flags = ALLOC_WMARK_MIN | cmaFlag;
       if (gfp & __GFP_HIGH) flags |= ALLOC_MIN_RESERVE;
-      if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+      // gfp_to_alloc_flags(): a request that cannot sleep may use more reserves, unless it is
+      // __GFP_NOMEMALLOC (THP: it can fail and fall back to small pages).
+      if (!(gfp & __GFP_DIRECT_RECLAIM) && !(gfp & __GFP_NOMEMALLOC)) {
         flags |= ALLOC_NON_BLOCK;
         if (order > 0 && flags & ALLOC_MIN_RESERVE) flags |= ALLOC_HIGHATOMIC;
       }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BuddyAllocator, FALLBACKS, shouldTryClaimBlock } from '@kmodel/buddy';
 import {
+  __GFP_NOMEMALLOC,
   __GFP_RECLAIMABLE,
   GFP_HIGHUSER_MOVABLE,
+  GFP_TRANSHUGE_LIGHT,
   GFP_KERNEL,
   MIGRATE_MOVABLE,
   MIGRATE_RECLAIMABLE,
@@ -222,6 +224,30 @@ describe('highatomic reserve', () => {
     expect(fromReserve).toBeGreaterThan(0);
     expect(b.pageblockMigratetype(p)).toBe(MIGRATE_UNMOVABLE);
     b.checkInvariants();
+  });
+});
+
+describe('__GFP_NOMEMALLOC (gfp_to_alloc_flags)', () => {
+  it('keeps a THP request without direct reclaim out of the reserves a GFP_NOWAIT-like request may count', () => {
+    const results = [GFP_TRANSHUGE_LIGHT, GFP_TRANSHUGE_LIGHT & ~__GFP_NOMEMALLOC].map((gfp) => {
+      const b = oneZone(65536, { minFreeKbytes: 4096 });
+      const held: number[] = [];
+      while (b.nrFreePages() > 1280) held.push(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)!);
+      // A GFP_ATOMIC order-2 allocation reserves a highatomic pageblock; freed, it stays reserved.
+      const p = b.allocPages(0x20 | 0x800, 2)!;
+      b.freePages(p, 2);
+      // Freeing the held pages of one pageblock makes a free order-9 Movable block.
+      const pb = held[held.length - 1]! >>> 9;
+      for (const q of held) if (q >>> 9 === pb) b.freePages(q, 0);
+      expect([b.nrFreePages(), b.zoneInfo(ZONE_NORMAL).nrReservedHighatomic, b.nrFreeBlocks(ZONE_NORMAL, MIGRATE_MOVABLE, 9)]).toEqual([1536, 512, 1]);
+      // min watermark 1024; free pages for an order-9 check: 1536 - 511 = 1025, of which 512 are highatomic.
+      const got = b.allocPages(gfp, 9);
+      b.checkInvariants();
+      return got === null ? 'failed' : b.pageblockMigratetype(got);
+    });
+    // GFP_TRANSHUGE_LIGHT: no ALLOC_NON_BLOCK, the reserve is unusable (1025 - 512 <= 1024): it fails and mm falls back to 4 KiB pages.
+    // Without __GFP_NOMEMALLOC the same request is ALLOC_NON_BLOCK and counts the reserve: it gets the Movable block.
+    expect(results).toEqual(['failed', MIGRATE_MOVABLE]);
   });
 });
 

@@ -19,6 +19,8 @@ export const __GFP_KSWAPD_RECLAIM = 1 << 11;
 export const __GFP_NOWARN = 1 << 13;
 export const __GFP_NORETRY = 1 << 16;
 export const __GFP_COMP = 1 << 18;
+/** Never use the memory reserves; a request without direct reclaim is not ALLOC_NON_BLOCK either (gfp_to_alloc_flags). */
+export const __GFP_NOMEMALLOC = 1 << 19;
 export const __GFP_HARDWALL = 1 << 20;
 export const __GFP_ACCOUNT = 1 << 22;
 /**
@@ -32,7 +34,7 @@ export const __GFP_ATOMIC_RESERVE = 1 << 26;
 export const GFP_KNOWN_MASK =
   __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE | __GFP_RECLAIMABLE | __GFP_HIGH | __GFP_IO | __GFP_FS |
   __GFP_ZERO | __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM | __GFP_NOWARN | __GFP_NORETRY | __GFP_COMP |
-  __GFP_HARDWALL | __GFP_ACCOUNT | __GFP_UNMAPPED | __GFP_ATOMIC_RESERVE;
+  __GFP_NOMEMALLOC | __GFP_HARDWALL | __GFP_ACCOUNT | __GFP_UNMAPPED | __GFP_ATOMIC_RESERVE;
 
 export const __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 export const GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
@@ -42,8 +44,10 @@ export const GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN;
 export const GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL;
 export const GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM;
 export const GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE;
-/** THP allocations (GFP_TRANSHUGE_LIGHT without reclaim). */
-export const GFP_TRANSHUGE_LIGHT = (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOWARN) & ~__GFP_RECLAIM;
+/** THP allocations without reclaim (include/linux/gfp_types.h GFP_TRANSHUGE_LIGHT). */
+export const GFP_TRANSHUGE_LIGHT = (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM;
+/** THP allocations that may direct-reclaim (GFP_TRANSHUGE: defrag for MADV_HUGEPAGE regions). */
+export const GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM;
 /** User page tables: GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT (include/asm-generic/pgalloc.h). */
 export const GFP_PGTABLE_USER = GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT;
 /** Kernel page tables: not accounted to a memcg. */
