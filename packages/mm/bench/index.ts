@@ -226,7 +226,7 @@ const CASES: Record<string, Case> = {
       const pages = tables * 512;
       const s = new Series();
       let freed = 0;
-      for (let run = -1; run < 5; run++) {
+      for (let run = -3; run < 20; run++) {
         const mm = make();
         mm.mmap({ addr: A, pages, fixedNoreplace: true });
         mm.touch(A, pages, 1, false);

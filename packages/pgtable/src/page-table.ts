@@ -923,10 +923,30 @@ export class X86PageTable implements PageTable {
       for (let i = i0; i <= i1; i++) if (!this.walkEntry(t, level, base, i, start, end, ops)) return false;
       return true;
     }
+    if (level === 1 && slab.form[t] === FORM_DENSE) return this.walkDensePte(t, base, start, end, ops);
     const list = this.scratch[level];
     const n = this.collect(t, level, base, start, end, list);
     // `list` is reused by deeper calls at other levels only, so it stays valid here.
     for (let k = 0; k < n; k++) if (!this.walkEntry(t, level, base, list[k], start, end, ops)) return false;
+    return true;
+  }
+
+  /** walkTable over a dense PTE table without holes wanted: its entries read in place (callbacks leave the table alone). */
+  private walkDensePte(t: number, base: number, start: number, end: number, ops: WalkOps): boolean {
+    const slab = this.slab;
+    const a = slab.block[t];
+    const w = slab.chunks[a >>> CHUNK_SHIFT];
+    const o = a & CHUNK_MASK;
+    const i0 = start <= base ? 0 : start - base;
+    const i1 = end - base < 512 ? end - base : 512;
+    for (let i = i0; i < i1; i++) {
+      const lo = w[o + (i << 1)];
+      const hi = w[o + (i << 1) + 1];
+      if (lo === 0 && hi === 0) continue;
+      if (lo & ENTRY_P) {
+        if (ops.leaf !== undefined && ops.leaf(base + i, 1, leafPfn(lo, hi, 1), leafFlags(lo, hi, 1)) === false) return false;
+      } else if (ops.nonPresent !== undefined && ops.nonPresent(base + i, 1, lo, hi) === false) return false;
+    }
     return true;
   }
 
