@@ -92,7 +92,7 @@ class Generator {
     let start: number;
     let pages: number;
     if (far) {
-      pages = this.rng.int(1, 8) * 64 * PAGES_2M + (this.rng.chance(0.5) ? 0 : this.rng.int(1, 511));
+      pages = this.rng.int(1, 16) * 64 * PAGES_2M + (this.rng.chance(0.5) ? 0 : this.rng.int(1, 511));
       start = this.farBase + (this.rng.chance(0.5) ? PAGES_1G - this.rng.int(1, 256) * PAGES_2M : this.rng.int(0, 8) * PAGES_2M + this.rng.int(0, 3) * 128);
     } else {
       pages = this.size(WINDOW);
@@ -152,7 +152,7 @@ class Generator {
     if (r === undefined || r.prot === 'none') return;
     const [offset, pages] = this.mappedRange(r);
     const write = r.prot === 'rw' && this.rng.chance(0.6);
-    let stride = this.pick([1, 1, 2, 7, 16, 64, PAGES_2M, PAGES_2M]);
+    let stride = this.pick([1, 1, 2, 7, 16, 64, PAGES_2M, PAGES_2M, PAGES_2M + 1, 3 * PAGES_2M]);
     if (r.far) stride = Math.max(stride, write ? Math.ceil(pages / FAR_WRITE_POINTS) : PAGES_2M);
     if (r.far && write) stride = Math.ceil(stride / PAGES_2M) * PAGES_2M;
     const op = { op: 'touch', ...this.regionFields(r, offset, pages), access: write ? 'write' : 'read' } as Record<string, unknown>;
@@ -174,8 +174,13 @@ class Generator {
     // repeat: consecutive calls of `pages` each, all inside the same mapped piece.
     const fit = Math.floor((piece[1] - offset) / pages);
     if (fit >= 2 && this.rng.chance(0.3) && !(advice === 'populate_write' && r.far)) {
-      op['size'] = kib(pages);
-      op['repeat'] = { count: this.rng.int(2, Math.min(fit, 64)), step: kib(pages) };
+      // Calls back to back, overlapping, or with gaps; all inside the piece.
+      const step = Math.max(0, pages + this.pick([0, 0, -1, 1, 16, -Math.floor(pages / 2)]));
+      const count = step === 0 ? this.rng.int(2, 4) : Math.min(64, Math.floor((piece[1] - offset - pages) / step) + 1);
+      if (count >= 2) {
+        op['size'] = kib(pages);
+        op['repeat'] = { count: this.rng.int(2, count), step: kib(step) };
+      }
     }
     this.emit(op);
   }
