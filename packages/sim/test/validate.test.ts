@@ -100,7 +100,7 @@ describe('compareRecords', () => {
     expect(r.rows.map((row) => row.khugepaged)).toEqual([false, false, true, true]);
     const off = compareRecords(collapsed, [good[0]!, good[1]!, rec('dontneed-whole', 12, 0), good[3]!]);
     expect(off.firstDifference).toMatchObject({ label: 'dontneed-whole', field: 'VmPTE', native: 8, model: 12 });
-    const text = renderValidation({ source: 't.jsonl', profile: 'linux-6.18', lines: [1, 2, 3, 4], native: collapsed, model: good, report: r });
+    const text = renderValidation({ source: 't.jsonl', profile: 'linux-6.18', lines: [1, 2, 3, 4], unplaced: [], native: collapsed, model: good, report: r });
     expect(text).toContain('ok (khugepaged +1: RssAnon not compared)');
   });
 
@@ -138,6 +138,19 @@ describe('validateTrace and its reports', () => {
       'dontneed-whole.jsonl:6: first difference at status "dontneed-whole": VmPTE delta is 8 kB on the kernel but 2056 kB in the model (profile linux-6.13; +2048 kB; must be equal)',
     );
     expect(renderValidationSummary([result])).toBe('DIFFERS  dontneed-whole.jsonl\n0 of 1 traces agree with the kernel (RssAnon tolerance ±16 kB)');
+  });
+
+  it('notes the mappings without addr, whose placement the kernel randomises', async () => {
+    const unplacedTrace = parseTrace(traceText.replace('"addr":"0x100000000000",', ''), 'unplaced.jsonl');
+    const result = await validateTrace(unplacedTrace, { profile: 'linux-6.18', runNative: () => kernel, runModel: () => good });
+    expect(result.unplaced).toEqual([2]);
+    expect(renderValidation(result).split('\n').at(-1)).toBe(
+      "note: the mmap on line 2 has no addr: the kernel places it where ASLR puts it, next to the runner's own mappings, so its tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly",
+    );
+    expect((validationJson([result]) as { traces: { unplacedMmapLines: number[] }[] }).traces[0]!.unplacedMmapLines).toEqual([2]);
+    const placed = await validateTrace(trace, { profile: 'linux-6.18', runNative: () => kernel, runModel: () => good });
+    expect(placed.unplaced).toEqual([]);
+    expect(renderValidation(placed)).not.toContain('note:');
   });
 
   it('produces JSON with rows, lines and the first difference', async () => {

@@ -43,6 +43,11 @@ export function renderValidation(result: ValidationResult): string {
     ...body.map(fmt),
   ];
   out.push(describeFirstDifference(result) ?? `${result.source}: agrees (${report.rows.length} records)`);
+  if (result.unplaced.length > 0) {
+    out.push(
+      `note: the mmap on line${result.unplaced.length > 1 ? 's' : ''} ${result.unplaced.join(', ')} has no addr: the kernel places it where ASLR puts it, next to the runner's own mappings, so its tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly`,
+    );
+  }
   return out.join('\n');
 }
 
@@ -66,6 +71,7 @@ export function validationJson(results: readonly ValidationResult[]): object {
       source: r.source,
       profile: r.profile,
       agree: r.report.agree,
+      unplacedMmapLines: r.unplaced,
       rssToleranceKb: r.report.rssToleranceKb,
       firstDifference: r.report.firstDifference === undefined ? null : { ...r.report.firstDifference, line: r.lines[r.report.firstDifference.index] ?? null },
       rows: r.report.rows.map((row, i) => ({ ...row, line: r.lines[i] ?? null })),

@@ -22,6 +22,12 @@ export interface ValidationResult {
   readonly profile: string;
   /** `line` of each status op, in record order, for reports. */
   readonly lines: readonly number[];
+  /**
+   * Lines of the `mmap` ops without `addr`. The kernel places such a mapping at an address
+   * ASLR picks, next to the runner's own libraries, so its tables may be shared with them and
+   * its alignment (hence its THPs) can change from run to run: such a trace does not compare exactly.
+   */
+  readonly unplaced: readonly number[];
   readonly native: readonly StatusRecord[];
   readonly model: readonly StatusRecord[];
   readonly report: CompareReport;
@@ -37,5 +43,6 @@ export async function validateTrace(trace: Trace, options: ValidateOptions): Pro
   const model = await options.runModel(trace);
   const report = compareRecords(native, model, options.rssToleranceKb !== undefined ? { rssToleranceKb: options.rssToleranceKb } : {});
   const lines = trace.ops.flatMap((op) => (op.op === 'status' ? [op.line] : []));
-  return { source: trace.source, profile: options.profile, lines, native, model, report };
+  const unplaced = trace.ops.flatMap((op) => (op.op === 'mmap' && op.addr === undefined ? [op.line] : []));
+  return { source: trace.source, profile: options.profile, lines, unplaced, native, model, report };
 }
