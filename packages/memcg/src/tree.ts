@@ -1,15 +1,19 @@
-import { CoreErrorCode, PAGE_SIZE, fail, show } from '@kmodel/core';
-import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, Reclaimer, SimClock } from '@kmodel/core';
+import {
+  CoreErrorCode, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_KERNEL_ACCOUNT, GFP_PGTABLE_USER, MEMCG_RECLAIM_MAY_SWAP, PAGE_SIZE, Rng,
+  __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_NORETRY, __GFP_RECLAIM, fail, show,
+} from '@kmodel/core';
+import type { ChargeKind, Charger, MetricSnapshot, MmId, OomHost, ReclaimReason, ReclaimRequest, Reclaimer, SimClock } from '@kmodel/core';
 import { MemCgroup } from './cgroup.js';
 import { MemcgErrorCode } from './errors.js';
 import { MEMCG_HIGH, MEMCG_LOW, MEMCG_MAX, MEMCG_OOM, MEMCG_OOM_GROUP_KILL, MEMCG_OOM_KILL } from './events.js';
 import { cgroupMetrics, checkFile, isFlagFile, parseFlag, parseSetting, readFile, writableOf } from './files.js';
 import { DEFAULT_HZ, MAX_RECLAIM_RETRIES, MEMCG_CHARGE_BATCH, SWAP_CLUSTER_MAX, calculateHighDelay, calculateOverage } from './high-delay.js';
-import { KIND_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
+import { CHARGE_KINDS, KIND_ANON, KIND_FILE, KIND_PAGETABLES, NR_CHARGE_KINDS, isKmemKind, kindIndex } from './kinds.js';
 import { parseLimitText } from './limits.js';
 import type { CgroupVersion, LimitInput } from './limits.js';
 import { oomBadness, oomGroupOf, selectBadProcess } from './oom.js';
 import type { OomVictim } from './oom.js';
+import { ChargeStock } from './stock.js';
 import type { CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomStall } from './types.js';
 
 interface TaskState {
@@ -23,6 +27,18 @@ interface TaskState {
 
 const PATH_RE = /^\/(?:[^/\s]+(?:\/[^/\s]+)*)?$/;
 
+/** PAGE_ALLOC_COSTLY_ORDER: charges of at most 2^3 pages get a free retry after reclaim progress. */
+const COSTLY_PAGES = 8;
+/** A pending uncharge that no OOM decision may apply (the charging task's own memory, freed at its exit). */
+const AT_EXIT = Number.MAX_SAFE_INTEGER;
+
+/** The GFP mask the kernel charges `kind` with (the Charger's default). */
+function defaultGfp(k: number): number {
+  if (k === KIND_PAGETABLES) return GFP_PGTABLE_USER;
+  if (k === KIND_ANON || k === KIND_FILE) return GFP_HIGHUSER_MOVABLE;
+  return GFP_KERNEL_ACCOUNT;
+}
+
 /**
  * A hierarchy of memory cgroups and the `Charger` that charges address spaces to them.
  *
@@ -35,7 +51,11 @@ const PATH_RE = /^\/(?:[^/\s]+(?:\/[^/\s]+)*)?$/;
  * simulated sleep on the `SimClock`) and never kills. On v1 with `oom_kill_disable` the
  * charging task stalls instead.
  *
- * Charges are whole pages (multiples of 4096 bytes). memory.stat `kernel` includes page tables.
+ * Charges go through the per-CPU charge stock as in the kernel: the page counters are charged
+ * a batch (MEMCG_CHARGE_BATCH = 64 pages) at a time and the surplus waits in the stock of the
+ * current CPU ({@link MemcgTree.cpu}), so memory.current and memory.usage_in_bytes run up to a
+ * batch per CPU ahead of memory.stat; kernel-memory uncharges (page tables) go back to the
+ * stock. Charges are whole pages (multiples of 4096 bytes). memory.stat `kernel` includes page tables.
  */
 export class MemcgTree implements Charger {
   /** The interface of this hierarchy. */
@@ -57,10 +77,15 @@ export class MemcgTree implements Charger {
   private reclaimDepth = 0;
   /** The OOM victim being torn down on behalf of a charging task, whose page-table frees are deferred. */
   private killing: MmId | null = null;
+  /** The victim being torn down is the charging task itself: all its uncharges wait for its exit. */
+  private killingSelf = false;
   /** Number of OOM decisions so far. */
   private oomGen = 0;
   /** Uncharges of victims' page tables not yet applied to the cgroups (see `MemcgPolicy.lateTableFree`). */
   private readonly pendingFrees: { cg: MemCgroup; k: number; bytes: number; gen: number }[] = [];
+  /** The per-CPU charge stock. */
+  private readonly stock: ChargeStock;
+  private cpuNow = 0;
 
   constructor(options: MemcgTreeOptions = {}) {
     const version = options.version ?? 'v2';
@@ -71,17 +96,51 @@ export class MemcgTree implements Charger {
       chargeBatchPages: MEMCG_CHARGE_BATCH,
       highDelay: calculateHighDelay,
       lateTableFree: true,
+      nrCpus: 1,
+      stockSeed: 0,
       ...options.policy,
     };
-    for (const key of ['hz', 'maxReclaimRetries', 'chargeBatchPages'] as const) {
+    for (const key of ['hz', 'maxReclaimRetries', 'chargeBatchPages', 'nrCpus', 'stockSeed'] as const) {
       const v = policy[key];
-      if (!Number.isSafeInteger(v) || v < (key === 'maxReclaimRetries' ? 0 : 1)) fail(CoreErrorCode.OutOfRange, `memcg policy ${key} must be a positive integer, got ${show(v)}`, { key, value: v });
+      const min = key === 'maxReclaimRetries' || key === 'stockSeed' ? 0 : 1;
+      if (!Number.isSafeInteger(v) || v < min) fail(CoreErrorCode.OutOfRange, `memcg policy ${key} must be an integer >= ${min}, got ${show(v)}`, { key, value: v });
+    }
+    if (policy.chargeBatchPages > 127) {
+      // BUILD_BUG_ON(MEMCG_CHARGE_BATCH > S8_MAX) in refill_stock(): a slot holds at most 127 pages.
+      fail(CoreErrorCode.OutOfRange, `memcg policy chargeBatchPages must be at most 127 (the stock keeps pages in a u8), got ${policy.chargeBatchPages}`, { key: 'chargeBatchPages', value: policy.chargeBatchPages });
     }
     this.version = version;
     this.policy = Object.freeze(policy);
     this.reclaimer = options.reclaimer ?? null;
     this.oomHost = options.oomHost ?? null;
     this.clock = options.clock ?? null;
+    this.stock = new ChargeStock(policy.nrCpus, policy.chargeBatchPages, new Rng(policy.stockSeed), (cg, pages) => this.pageCounterUncharge(cg, pages * PAGE_SIZE));
+  }
+
+  /** The CPU the charging and freeing tasks run on (smp_processor_id()), 0 .. nrCpus - 1; default 0. */
+  get cpu(): number {
+    return this.cpuNow;
+  }
+
+  /** Moves the running task to `cpu` (its charges then use that CPU's stock). Throws E_OUT_OF_RANGE. */
+  setCpu(cpu: number): void {
+    if (!Number.isSafeInteger(cpu) || cpu < 0 || cpu >= this.policy.nrCpus) {
+      fail(CoreErrorCode.OutOfRange, `cpu ${show(cpu)} out of range: expected an integer in [0, ${this.policy.nrCpus - 1}] (policy nrCpus)`, { value: cpu });
+    }
+    this.cpuNow = cpu;
+  }
+
+  /**
+   * Bytes pre-charged to the page counters of `path`'s subtree and waiting in per-CPU stocks:
+   * the part of memory.current / memory.usage_in_bytes that memory.stat does not show.
+   */
+  stockedBytes(path: string): number {
+    return this.stock.stockedUnder(this.get(path)) * PAGE_SIZE;
+  }
+
+  /** drain_all_stock(): returns the stocked pages of `path`'s subtree on every CPU to the page counters. */
+  drainStock(path = '/'): void {
+    this.stock.drainAll(this.get(path));
   }
 
   /** Sets the OOM host (the address-space layer, usually built after this tree). */
@@ -138,6 +197,8 @@ export class MemcgTree implements Charger {
     if (cg.children.length > 0 || cg.mms.size > 0) {
       fail(MemcgErrorCode.NotEmpty, `cgroup ${show(path)} still has ${cg.children.length} children and ${cg.mms.size} tasks`, { path });
     }
+    // mem_cgroup_css_offline(): drain_all_stock() gives the stocked pages back.
+    this.stock.forget(cg);
     const siblings = cg.parent!.children;
     siblings.splice(siblings.indexOf(cg), 1);
     this.byPath.delete(path);
@@ -179,15 +240,17 @@ export class MemcgTree implements Charger {
     }
     for (let k = 0; k < NR_CHARGE_KINDS; k++) {
       const b = task.charged[k]!;
-      if (b > 0) this.unaccount(task.cg, k, b);
+      if (b > 0) this.statSub(task.cg, k, b);
     }
+    if (total > 0) this.pageCounterUncharge(task.cg, total);
     task.cg.mms.delete(mm);
     task.cg = dest;
     dest.mms.add(mm);
     for (let k = 0; k < NR_CHARGE_KINDS; k++) {
       const b = task.charged[k]!;
-      if (b > 0) this.account(dest, k, b);
+      if (b > 0) this.statAdd(dest, k, b);
     }
+    if (total > 0) this.pageCounterCharge(dest, total);
     this.stalled.delete(mm);
   }
 
@@ -225,47 +288,88 @@ export class MemcgTree implements Charger {
   /**
    * Charges `bytes` (a multiple of 4096) of `kind` to the cgroup of `mm`: try_charge_memcg().
    * Returns false when the charge cannot be made: the OOM killer found nothing to kill, it
-   * killed `mm` itself, `mm` was killed before, or (v1, oom_kill_disable) `mm` now stalls.
-   * Throws E_BAD_CHARGE_KIND, E_UNALIGNED or E_NOT_INTEGER for bad arguments.
+   * killed `mm` itself, `mm` was killed before, the GFP mask forbids reclaim or retries, or
+   * (v1, oom_kill_disable) `mm` now stalls. Throws E_BAD_CHARGE_KIND, E_UNALIGNED or
+   * E_NOT_INTEGER for bad arguments.
+   * @param gfp the allocation's GFP mask; default the one the kernel uses for `kind`.
    */
-  charge(mm: MmId, kind: ChargeKind, bytes: number): boolean {
+  charge(mm: MmId, kind: ChargeKind, bytes: number, gfp?: number): boolean {
     const k = kindIndex(kind);
     this.checkBytes(bytes);
     this.checkMm(mm);
+    if (gfp !== undefined && (!Number.isSafeInteger(gfp) || gfp < 0)) fail(CoreErrorCode.NotAnInteger, `gfp mask must be a non-negative integer, got ${show(gfp)}`, { value: gfp });
     if (this.dead.has(mm)) return false;
     if (bytes === 0) return true;
     const task = this.tasks.get(mm) ?? this.newTask(mm, this.root);
-    if (this.reclaimDepth > 0) {
-      // Charges from inside reclaim or an OOM kill are forced past the limit (PF_MEMALLOC).
+    if (task.cg.isRoot) {
+      // try_charge(): the root cgroup has no limit and is charged exactly, without the stock.
+      this.pageCounterCharge(task.cg, bytes);
       this.commit(task, k, bytes);
       return true;
     }
     try {
-      return this.tryChargeMemcg(task, k, bytes);
+      return this.tryChargeMemcg(task, k, bytes / PAGE_SIZE, gfp ?? defaultGfp(k));
     } finally {
       // The charging task leaves the kernel: victims' page-table frees complete.
-      if (this.pendingFrees.length > 0) this.flushPendingFrees(Infinity);
+      if (this.pendingFrees.length > 0 && this.reclaimDepth === 0) this.flushPendingFrees(Infinity);
     }
   }
 
-  /** try_charge_memcg() proper, for a task outside reclaim. */
-  private tryChargeMemcg(task: TaskState, k: number, bytes: number): boolean {
+  /**
+   * try_charge_memcg() (mm/memcontrol.c): the stock of the current CPU first; then a batch of
+   * max(MEMCG_CHARGE_BATCH, nrPages) on the page counters, the surplus going to the stock; on
+   * failure the exact size, then per attempt a `max` event and direct reclaim, one
+   * drain_all_stock(), free retries while reclaim makes progress on small charges,
+   * MAX_RECLAIM_RETRIES more, and the OOM killer, after which the count starts again. Every
+   * failed page-counter charge counts in memory.failcnt of the cgroup at its limit.
+   */
+  private tryChargeMemcg(task: TaskState, k: number, nrPages: number, gfp: number): boolean {
     const mm = task.mm;
+    const cg = task.cg;
+    const cpu = this.cpuNow;
+    const bytes = nrPages * PAGE_SIZE;
+    // gfpflags_allow_spinning(): without it the stock is neither refilled nor flushed.
+    let batch = (gfp & __GFP_RECLAIM) !== 0 ? Math.max(this.policy.chargeBatchPages, nrPages) : nrPages;
     let retries = this.policy.maxReclaimRetries;
+    let drained = false;
+    let passedOom = false;
+    let raisedMax = false;
     for (;;) {
-      const over = this.tryCharge(task.cg, bytes);
-      if (over === null) {
+      if (this.stock.consume(cpu, cg, nrPages)) {
         this.commit(task, k, bytes);
-        this.stalled.delete(mm);
-        if (this.version === 'v2') this.checkHigh(task, bytes);
         return true;
       }
+      const over = this.pageCounterTryCharge(cg, batch * PAGE_SIZE);
+      if (over === null) {
+        // done_restock
+        if (batch > nrPages) this.stock.refill(cpu, cg, batch - nrPages);
+        this.commit(task, k, bytes);
+        this.stalled.delete(mm);
+        if (this.version === 'v2') this.checkHigh(task, k, batch, gfp);
+        return true;
+      }
+      if (batch > nrPages) {
+        batch = nrPages;
+        continue;
+      }
+      // Charges from inside reclaim or an OOM kill are forced past the limit (PF_MEMALLOC).
+      if (this.reclaimDepth > 0) return this.force(task, k, bytes, over, raisedMax);
+      if ((gfp & __GFP_DIRECT_RECLAIM) === 0) return this.nomem(task, k, bytes, over, raisedMax, gfp);
       this.memoryEvent(over, MEMCG_MAX);
-      const reclaimed = this.tryToFreeMemCgroupPages(over, bytes);
+      raisedMax = true;
+      const reclaimed = this.tryToFreeMemCgroupPages(over, nrPages, this.request('max', mm, k, gfp, nrPages));
       if (this.margin(over) >= bytes) continue;
-      // Reclaim progress on small charges earns a free retry (nr_reclaimed && nr_pages <= 8).
-      if (reclaimed > 0 && bytes <= 8 * PAGE_SIZE) continue;
+      if (!drained) {
+        this.stock.drainAll(over);
+        drained = true;
+        continue;
+      }
+      if ((gfp & __GFP_NORETRY) !== 0) return this.nomem(task, k, bytes, over, raisedMax, gfp);
+      // Reclaim progress on small charges earns a free retry.
+      if (reclaimed > 0 && nrPages <= COSTLY_PAGES) continue;
       if (retries-- > 0) continue;
+      // Avoid endless loop for tasks bypassed by the OOM killer (task_is_dying()).
+      if (passedOom && this.dead.has(mm)) return false;
       // mem_cgroup_oom()
       this.memoryEvent(over, MEMCG_OOM);
       if (this.version === 'v1' && over.oomKillDisable) {
@@ -278,16 +382,33 @@ export class MemcgTree implements Charger {
         }
         return false;
       }
-      const victim = this.outOfMemory(over, mm);
-      if (victim === null || this.dead.has(mm)) return false;
+      if (this.outOfMemory(over, mm) === null) return false;
+      // The OOM killer made progress: a full set of retries again, even for a task that killed itself.
+      passedOom = true;
       retries = this.policy.maxReclaimRetries;
     }
   }
 
+  /** The `force` label of try_charge_memcg(): a `max` event if none was raised, then the page counters charged past the limit. */
+  private force(task: TaskState, k: number, bytes: number, over: MemCgroup, raisedMax: boolean): boolean {
+    if (!raisedMax) this.memoryEvent(over, MEMCG_MAX);
+    this.pageCounterCharge(task.cg, bytes);
+    this.commit(task, k, bytes);
+    return true;
+  }
+
+  /** The `nomem` label: -ENOMEM, unless the mask has __GFP_HIGH (then forced). */
+  private nomem(task: TaskState, k: number, bytes: number, over: MemCgroup, raisedMax: boolean, gfp: number): boolean {
+    return (gfp & __GFP_HIGH) !== 0 ? this.force(task, k, bytes, over, raisedMax) : false;
+  }
+
   /**
-   * Returns a charge (the memory was freed). Throws E_UNCHARGE_UNDERFLOW if `mm` has not that
-   * much of `kind` charged. Uncharges of a killed task whose charges are all gone, or that was
-   * released with {@link MemcgTree.exit}, are ignored.
+   * Returns a charge (the memory was freed). Kernel memory (page tables included) goes back
+   * to the current CPU's stock page by page (obj_cgroup_uncharge_pages → refill_stock, which
+   * drains a slot once it holds more than a batch); anon and file go straight to the page
+   * counters (uncharge_batch). Throws E_UNCHARGE_UNDERFLOW if `mm` has not that much of `kind`
+   * charged. Uncharges of a killed task whose charges are all gone, or that was released with
+   * {@link MemcgTree.exit}, are ignored.
    */
   uncharge(mm: MmId, kind: ChargeKind, bytes: number): void {
     const k = kindIndex(kind);
@@ -303,15 +424,26 @@ export class MemcgTree implements Charger {
     }
     if (bytes === 0) return;
     task.charged[k]! -= bytes;
-    if (mm === this.killing && k === KIND_PAGETABLES) {
-      // The victim's page tables stay charged until the next OOM decision (lateTableFree).
-      this.pendingFrees.push({ cg: task.cg, k, bytes, gen: this.oomGen });
+    if (mm === this.killing && (k === KIND_PAGETABLES || this.killingSelf)) {
+      // The victim's page tables stay charged until the next OOM decision (lateTableFree); a task
+      // that killed itself keeps all its memory until its charge returns (it exits after the fault).
+      this.pendingFrees.push({ cg: task.cg, k, bytes, gen: this.killingSelf ? AT_EXIT : this.oomGen });
       return;
     }
-    this.unaccount(task.cg, k, bytes);
+    this.release1(task.cg, k, bytes);
     if (this.dead.size > 0) this.dropIfDeadAndEmpty(mm);
     // memcg1_oom_recover(): an uncharge wakes tasks stalled in this cgroup or above.
     if (this.stalled.size > 0) this.wakeStalled(task.cg, true);
+  }
+
+  /**
+   * The task `mm` returns to user mode (resume_user_mode_work): if its charges went above
+   * memory.high it reclaims and may sleep now (mem_cgroup_handle_over_high with GFP_KERNEL).
+   * Call it at the end of every fault or memory syscall of `mm`. Unknown mms are ignored.
+   */
+  returnToUser(mm: MmId): void {
+    const task = this.tasks.get(mm);
+    if (task && task.pagesOverHigh > 0 && this.reclaimDepth === 0) this.handleOverHigh(task, null, GFP_KERNEL);
   }
 
   // ---------------------------------------------------------------- files
@@ -410,12 +542,19 @@ export class MemcgTree implements Charger {
   private applySetting(cg: MemCgroup, file: string, value: number | boolean): void {
     switch (file) {
       case 'memory.max': {
-        // memory_max_write(): set first, then reclaim, then OOM-kill until usage fits.
+        // memory_max_write(): set first, then drain the stocks once, reclaim, and OOM-kill until usage fits.
         cg.max = value as number;
         let reclaims = this.policy.maxReclaimRetries;
+        let drained = false;
         while (cg.usage > cg.max) {
+          if (!drained) {
+            this.stock.drainAll(cg);
+            drained = true;
+            continue;
+          }
           if (reclaims > 0) {
-            if (this.tryToFreeMemCgroupPages(cg, cg.usage - cg.max) === 0) reclaims--;
+            const nrPages = (cg.usage - cg.max) / PAGE_SIZE;
+            if (this.tryToFreeMemCgroupPages(cg, nrPages, this.request('limit', null, -1, GFP_KERNEL, nrPages)) === 0) reclaims--;
             continue;
           }
           this.memoryEvent(cg, MEMCG_OOM);
@@ -424,11 +563,18 @@ export class MemcgTree implements Charger {
         return;
       }
       case 'memory.high': {
-        // memory_high_write(): set, then reclaim down to it; never kills.
+        // memory_high_write(): set, then drain the stocks once and reclaim down to it; never kills.
         cg.high = value as number;
         let retries = this.policy.maxReclaimRetries;
+        let drained = false;
         while (cg.usage > cg.high) {
-          if (this.tryToFreeMemCgroupPages(cg, cg.usage - cg.high) === 0 && retries-- === 0) break;
+          if (!drained) {
+            this.stock.drainAll(cg);
+            drained = true;
+            continue;
+          }
+          const nrPages = (cg.usage - cg.high) / PAGE_SIZE;
+          if (this.tryToFreeMemCgroupPages(cg, nrPages, this.request('limit', null, -1, GFP_KERNEL, nrPages)) === 0 && retries-- === 0) break;
         }
         return;
       }
@@ -439,10 +585,17 @@ export class MemcgTree implements Charger {
         cg.min = value as number;
         return;
       case 'memory.limit_in_bytes': {
-        // mem_cgroup_resize_max(): reclaim a page at a time; EBUSY when reclaim stops helping.
+        // mem_cgroup_resize_max(): drain the stocks once, then reclaim a page at a time; EBUSY
+        // when reclaim stops helping.
         const max = value as number;
+        let drained = false;
         while (cg.usage > max) {
-          if (this.tryToFreeMemCgroupPages(cg, PAGE_SIZE) === 0) {
+          if (!drained) {
+            this.stock.drainAll(cg);
+            drained = true;
+            continue;
+          }
+          if (this.tryToFreeMemCgroupPages(cg, 1, this.request('limit', null, -1, GFP_KERNEL, 1)) === 0) {
             fail(MemcgErrorCode.Busy, `cannot set ${cg.path} memory.limit_in_bytes to ${max}: usage is ${cg.usage} bytes and reclaim frees nothing (EBUSY)`, { path: cg.path, value: max, usage: cg.usage });
           }
         }
@@ -471,29 +624,47 @@ export class MemcgTree implements Charger {
     }
   }
 
-  /** page_counter_try_charge(): the lowest cgroup whose limit the charge would pass, or null. */
-  private tryCharge(cg: MemCgroup, bytes: number): MemCgroup | null {
+  /**
+   * page_counter_try_charge(): charges `bytes` to `cg` and every ancestor; at the first whose
+   * limit it would pass it counts a failure (failcnt), undoes the levels below and returns that
+   * cgroup; null on success. The watermarks follow the usage.
+   */
+  private pageCounterTryCharge(cg: MemCgroup, bytes: number): MemCgroup | null {
     for (let c: MemCgroup | null = cg; c; c = c.parent) {
       if (c.usage + bytes > c.max) {
         c.failcnt++;
         return c;
       }
     }
+    this.pageCounterCharge(cg, bytes);
     return null;
   }
 
-  private commit(task: TaskState, k: number, bytes: number): void {
-    task.charged[k]! += bytes;
-    this.account(task.cg, k, bytes);
+  /** page_counter_charge(): charges `bytes` to `cg` and every ancestor regardless of limits. */
+  private pageCounterCharge(cg: MemCgroup, bytes: number): void {
+    for (let c: MemCgroup | null = cg; c; c = c.parent) {
+      c.usage += bytes;
+      if (c.usage > c.watermark) c.watermark = c.usage;
+    }
   }
 
-  private account(cg: MemCgroup, k: number, bytes: number): void {
+  /** page_counter_uncharge() of `cg` and every ancestor. */
+  private pageCounterUncharge(cg: MemCgroup, bytes: number): void {
+    for (let c: MemCgroup | null = cg; c; c = c.parent) c.usage -= bytes;
+  }
+
+  /** Records a charge of the task in the statistics (the page counters are charged separately). */
+  private commit(task: TaskState, k: number, bytes: number): void {
+    task.charged[k]! += bytes;
+    this.statAdd(task.cg, k, bytes);
+  }
+
+  /** memory.stat (hierarchical and local) and, for kernel memory, the v1 kmem counter: exact, never batched. */
+  private statAdd(cg: MemCgroup, k: number, bytes: number): void {
     cg.localStat[k]! += bytes;
     const kmem = isKmemKind(k);
     for (let c: MemCgroup | null = cg; c; c = c.parent) {
-      c.usage += bytes;
       c.stat[k]! += bytes;
-      if (c.usage > c.watermark) c.watermark = c.usage;
       if (kmem) {
         c.kmem += bytes;
         if (c.kmem > c.kmemWatermark) c.kmemWatermark = c.kmem;
@@ -501,14 +672,29 @@ export class MemcgTree implements Charger {
     }
   }
 
-  private unaccount(cg: MemCgroup, k: number, bytes: number): void {
+  private statSub(cg: MemCgroup, k: number, bytes: number): void {
     cg.localStat[k]! -= bytes;
     const kmem = isKmemKind(k);
     for (let c: MemCgroup | null = cg; c; c = c.parent) {
-      c.usage -= bytes;
       c.stat[k]! -= bytes;
       if (kmem) c.kmem -= bytes;
     }
+  }
+
+  /**
+   * Memory of kind `k` charged to `cg` is freed: statistics at once; the page counters at once
+   * for anon and file (uncharge_batch), through the current CPU's stock one page at a time for
+   * kernel memory (__memcg_kmem_uncharge_page → refill_stock; never for the root).
+   */
+  private release1(cg: MemCgroup, k: number, bytes: number): void {
+    this.statSub(cg, k, bytes);
+    if (isKmemKind(k) && !cg.isRoot) this.stock.refillEach(this.cpuNow, cg, 1, bytes / PAGE_SIZE);
+    else this.pageCounterUncharge(cg, bytes);
+  }
+
+  /** A reclaim request of the charging path (`k` < 0: no kind). */
+  private request(reason: ReclaimReason, mm: MmId | null, k: number, gfp: number, nrPages: number): ReclaimRequest {
+    return { reason, mm, kind: k < 0 ? null : CHARGE_KINDS[k]!, gfp, nrPages, reclaimOptions: MEMCG_RECLAIM_MAY_SWAP };
   }
 
   /** mem_cgroup_margin(). */
@@ -533,12 +719,14 @@ export class MemcgTree implements Charger {
    * try_to_free_mem_cgroup_pages() over `target`'s subtree, honouring memory.min and
    * memory.low as shrink_node_memcgs() does: cgroups at or below their effective min are
    * skipped; those at or below their effective low are skipped on the first pass and
-   * reclaimed (counting a `low` event) only if that pass freed nothing. The reclaimer is asked
-   * per cgroup for the bytes still wanted. Returns the drop of `target`'s usage.
+   * reclaimed (counting a `low` event) only if that pass freed nothing. The target is
+   * max(nrPages, SWAP_CLUSTER_MAX) pages (sc.nr_to_reclaim); the reclaimer is asked per cgroup
+   * for the bytes still wanted, with `request`. Returns the drop of `target`'s usage.
    */
-  private tryToFreeMemCgroupPages(target: MemCgroup, bytes: number): number {
+  private tryToFreeMemCgroupPages(target: MemCgroup, nrPages: number, request: ReclaimRequest): number {
     const reclaimer = this.reclaimer;
-    if (!reclaimer || bytes <= 0) return 0;
+    if (!reclaimer || nrPages <= 0) return 0;
+    const bytes = Math.max(nrPages, SWAP_CLUSTER_MAX) * PAGE_SIZE;
     const before = target.usage;
     this.reclaimDepth++;
     try {
@@ -556,7 +744,7 @@ export class MemcgTree implements Charger {
             }
             this.memoryEvent(c, MEMCG_LOW);
           }
-          reclaimer.reclaim(c.path, wanted);
+          reclaimer.reclaim(c.path, wanted, request);
         }
       }
     } finally {
@@ -634,13 +822,15 @@ export class MemcgTree implements Charger {
     this.memoryEvent(cgroup, MEMCG_OOM_KILL);
     this.dead.add(mm);
     this.stalled.delete(mm);
-    this.killing = trigger !== null && this.policy.lateTableFree ? mm : null;
+    this.killingSelf = trigger === mm;
+    this.killing = this.killingSelf || (trigger !== null && this.policy.lateTableFree) ? mm : null;
     this.reclaimDepth++;
     try {
       host.oomKill(mm);
     } finally {
       this.reclaimDepth--;
       this.killing = null;
+      this.killingSelf = false;
     }
     // The victim's pages are uncharged as its teardown frees them; pages it still shares
     // (e.g. with a forked child) stay charged to it until they are freed.
@@ -652,7 +842,7 @@ export class MemcgTree implements Charger {
     let kept = 0;
     for (const f of this.pendingFrees) {
       if (f.gen < beforeGen) {
-        this.unaccount(f.cg, f.k, f.bytes);
+        this.release1(f.cg, f.k, f.bytes);
         if (this.stalled.size > 0) this.wakeStalled(f.cg, true);
       } else {
         this.pendingFrees[kept++] = f;
@@ -678,7 +868,7 @@ export class MemcgTree implements Charger {
       const b = task.charged[k]!;
       if (b > 0) {
         task.charged[k] = 0;
-        this.unaccount(task.cg, k, b);
+        this.release1(task.cg, k, b);
       }
     }
     task.cg.mms.delete(mm);
@@ -707,28 +897,35 @@ export class MemcgTree implements Charger {
   }
 
   /**
-   * After a successful v2 charge: if the cgroup or an ancestor is above memory.high, the task
-   * owes over-high work (memcg_nr_pages_over_high); once a charge batch is owed it reclaims
-   * and, if that does not help, sleeps (mem_cgroup_handle_over_high).
+   * After a successful page-counter charge of `batch` pages (v2): if the cgroup or an ancestor
+   * is above memory.high, the task owes the batch (memcg_nr_pages_over_high) and settles it on
+   * its return to user mode ({@link MemcgTree.returnToUser}), or at once once it owes more than
+   * a batch (try_charge_memcg's done_restock). Charges served from the stock owe nothing.
    */
-  private checkHigh(task: TaskState, bytes: number): void {
+  private checkHigh(task: TaskState, k: number, batch: number, gfp: number): void {
     for (let c: MemCgroup | null = task.cg; c; c = c.parent) {
       if (c.usage > c.high) {
-        task.pagesOverHigh += bytes / PAGE_SIZE;
+        task.pagesOverHigh += batch;
         break;
       }
     }
-    if (task.pagesOverHigh >= this.policy.chargeBatchPages) this.handleOverHigh(task);
+    if (task.pagesOverHigh > this.policy.chargeBatchPages && (gfp & __GFP_DIRECT_RECLAIM) !== 0) this.handleOverHigh(task, k, gfp);
   }
 
-  private handleOverHigh(task: TaskState): void {
+  /**
+   * mem_cgroup_handle_over_high(): reclaim what the task owes (then SWAP_CLUSTER_MAX per retry)
+   * at every level above memory.high, and sleep the penalty when reclaim cannot keep up.
+   * `k` is the kind being charged when called inside a charge, null at return to user.
+   */
+  private handleOverHigh(task: TaskState, k: number | null, gfp: number): void {
     const nrPages = task.pagesOverHigh;
     task.pagesOverHigh = 0;
     const hz = this.policy.hz;
     let retries = this.policy.maxReclaimRetries;
     let inRetry = false;
     for (let progressGuard = 0; ; ) {
-      const reclaimed = this.reclaimHigh(task.cg, inRetry ? SWAP_CLUSTER_MAX : nrPages);
+      const pages = inRetry ? SWAP_CLUSTER_MAX : nrPages;
+      const reclaimed = this.reclaimHigh(task.cg, pages, this.request('high', task.mm, k ?? -1, gfp, pages));
       let maxOverage = 0n;
       for (let c: MemCgroup | null = task.cg; c && !c.isRoot; c = c.parent) {
         const o = c.high === Infinity ? 0n : calculateOverage(Math.ceil(c.usage / PAGE_SIZE), Math.floor(c.high / PAGE_SIZE));
@@ -748,12 +945,12 @@ export class MemcgTree implements Charger {
   }
 
   /** reclaim_high(): a `high` event and reclaim at every level above its memory.high. */
-  private reclaimHigh(cg: MemCgroup, nrPages: number): number {
+  private reclaimHigh(cg: MemCgroup, nrPages: number, request: ReclaimRequest): number {
     let reclaimed = 0;
     for (let c: MemCgroup | null = cg; c && !c.isRoot; c = c.parent) {
       if (c.usage <= c.high) continue;
       this.memoryEvent(c, MEMCG_HIGH);
-      reclaimed += this.tryToFreeMemCgroupPages(c, nrPages * PAGE_SIZE);
+      reclaimed += this.tryToFreeMemCgroupPages(c, nrPages, request);
     }
     return reclaimed;
   }

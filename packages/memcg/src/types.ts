@@ -8,8 +8,15 @@ export interface MemcgPolicy {
   hz: number;
   /** Reclaim attempts without progress before a memory.max OOM (MAX_RECLAIM_RETRIES = 16). */
   maxReclaimRetries: number;
-  /** Pages charged between two runs of the memory.high handler (MEMCG_CHARGE_BATCH = 64). */
+  /**
+   * MEMCG_CHARGE_BATCH = 64: pages charged to the page counters at a time (the surplus waits in
+   * the per-CPU stock) and the over-high debt above which a charge settles it at once. At most 127.
+   */
   chargeBatchPages: number;
+  /** CPUs with a charge stock each (default 1: a single-task model runs on one CPU; see `MemcgTree.setCpu`). */
+  nrCpus: number;
+  /** Seed of the random choice of the stock slot refill_stock() drains when all NR_MEMCG_STOCK are taken (default 0). */
+  stockSeed: number;
   /** The memory.high penalty in jiffies; default the kernel's `calculateHighDelay`. */
   highDelay: HighDelayPolicy;
   /**

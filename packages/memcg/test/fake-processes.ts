@@ -33,9 +33,14 @@ export class FakeProcesses implements OomHost {
     this.tree.attach(mm, path);
   }
 
-  /** Charges through the tree and, on success, counts anon pages as RSS and page tables as pgtables_bytes. */
+  /**
+   * One fault or syscall that charges `bytes`: charges through the tree, returns to user mode
+   * (memory.high work) and, on success, counts anon pages as RSS and page tables as pgtables_bytes.
+   */
   charge(mm: MmId, kind: ChargeKind, bytes: number): boolean {
-    if (!this.tree.charge(mm, kind, bytes)) return false;
+    const ok = this.tree.charge(mm, kind, bytes);
+    this.tree.returnToUser(mm);
+    if (!ok) return false;
     const p = this.procs.get(mm);
     if (p) {
       if (kind === 'anon') p.rssPages += bytes / PAGE_SIZE;
@@ -55,20 +60,33 @@ export class FakeProcesses implements OomHost {
     const p = this.procs.get(mm)!;
     const end = p.readBytes + bytes;
     while (p.readBytes < end) {
-      const off = p.readBytes;
-      const pud = Math.floor(off / (512 * GiB));
-      if (!p.puds.has(pud)) {
-        if (!this.charge(mm, 'pagetables', PAGE_SIZE)) return false;
-        p.puds.add(pud);
-      }
-      const pmd = Math.floor(off / GiB);
-      if (!p.pmds.has(pmd)) {
-        if (!this.charge(mm, 'pagetables', PAGE_SIZE)) return false;
-        p.pmds.add(pmd);
-      }
-      if (!this.charge(mm, 'pagetables', PAGE_SIZE)) return false;
+      const ok = this.readFault(mm, p);
+      this.tree.returnToUser(mm);
+      if (!ok) return false;
       p.readBytes += 2 * MiB;
     }
+    return true;
+  }
+
+  /** The read fault at `p.readBytes`: the tables it needs, each charged (one page each). */
+  private readFault(mm: MmId, p: Proc): boolean {
+    const off = p.readBytes;
+    const pud = Math.floor(off / (512 * GiB));
+    if (!p.puds.has(pud)) {
+      if (!this.chargeTable(mm, p)) return false;
+      p.puds.add(pud);
+    }
+    const pmd = Math.floor(off / GiB);
+    if (!p.pmds.has(pmd)) {
+      if (!this.chargeTable(mm, p)) return false;
+      p.pmds.add(pmd);
+    }
+    return this.chargeTable(mm, p);
+  }
+
+  private chargeTable(mm: MmId, p: Proc): boolean {
+    if (!this.tree.charge(mm, 'pagetables', PAGE_SIZE)) return false;
+    p.pgtablesBytes += PAGE_SIZE;
     return true;
   }
 

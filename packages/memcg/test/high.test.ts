@@ -26,12 +26,15 @@ describe('memory.high', () => {
     return { clock, tree, host };
   }
 
-  it('throttles with a simulated sleep once a batch is charged above it (HZ = 250)', () => {
-    // high = 16 MiB = 4096 pages; the 64th page above it triggers the handler with usage 4160:
-    // overage = 64 << 20 / 4096 = 16384; 16384^2 * 250 >> 34 = 3 jiffies = 12 ms.
+  it('throttles with a simulated sleep on return to user once a batch is charged above it (HZ = 250)', () => {
+    // high = 16 MiB = 4096 pages. The page counter is charged 64 pages at a time, so the
+    // 4097th page charges the batch that takes memory.current to 4160 pages: the task owes 64
+    // pages and settles them on its return to user mode. overage = 64 << 20 / 4096 = 16384;
+    // 16384^2 * 250 >> 34 = 3 jiffies = 12 ms.
     const { clock, tree, host } = setup('16M');
-    for (let i = 0; i < 4159; i++) expect(host.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
+    for (let i = 0; i < 4096; i++) expect(host.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
     expect(clock.now).toBe(0);
+    expect(tree.metrics('/job')['memory.current']).toBe(4096 * PAGE_SIZE);
     expect(host.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
     expect(clock.now).toBe(12_000_000);
     const m = tree.metrics('/job');
@@ -39,6 +42,26 @@ describe('memory.high', () => {
     // One reclaim_high per try: the first and MAX_RECLAIM_RETRIES more without progress.
     expect(m['memory.events.high']).toBe(1 + MAX_RECLAIM_RETRIES);
     expect(m['memory.current']).toBe(4160 * PAGE_SIZE);
+    expect(m['memory.stat.pagetables']).toBe(4097 * PAGE_SIZE);
+    // The next 63 pages come from the stock and owe nothing.
+    for (let i = 0; i < 63; i++) expect(host.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
+    expect(clock.now).toBe(12_000_000);
+  });
+
+  it('without returns to user, a task owing more than a batch settles inside the charge', () => {
+    const clock = new SimClock();
+    const tree = new MemcgTree({ version: 'v2', clock });
+    tree.create('/job', { limits: { 'memory.high': '16M' } });
+    tree.attach(1, '/job');
+    for (let i = 0; i < 4160; i++) expect(tree.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
+    // Owes 64 (not more than a batch): nothing yet.
+    expect(clock.now).toBe(0);
+    // The 4161st page charges the next batch: 128 pages owed, usage 4224: overage 32768,
+    // 32768^2 * 250 >> 34 = 15 jiffies, scaled by 128 / 64 = 30 jiffies = 120 ms.
+    expect(tree.charge(1, 'pagetables', PAGE_SIZE)).toBe(true);
+    expect(clock.now).toBe(120_000_000);
+    tree.returnToUser(1); // nothing left to settle
+    expect(clock.now).toBe(120_000_000);
   });
 
   it('never kills: usage runs far past it, each batch sleeping at most 2 s', () => {

@@ -7,6 +7,7 @@ import { FakeProcesses } from './fake-processes.js';
 
 const PATHS = ['/', '/a', '/a/b', '/a/c', '/d'] as const;
 const MMS = [1, 2, 3, 4, 5, 6] as const;
+const NR_CPUS = 3;
 
 type Op =
   | { op: 'charge'; mm: MmId; kind: ChargeKind; pages: number }
@@ -14,7 +15,9 @@ type Op =
   | { op: 'attach'; mm: MmId; path: string }
   | { op: 'limit'; path: string; pages: number | null }
   | { op: 'high'; path: string; pages: number | null }
-  | { op: 'exit'; mm: MmId };
+  | { op: 'exit'; mm: MmId }
+  | { op: 'cpu'; cpu: number }
+  | { op: 'drain'; path: string };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('charge' as const), mm: fc.constantFrom(...MMS), kind: fc.constantFrom(...CHARGE_KINDS), pages: fc.integer({ min: 1, max: 300 }) }) },
@@ -23,12 +26,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('limit' as const), path: fc.constantFrom('/a', '/a/b', '/a/c', '/d'), pages: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), mm: fc.constantFrom(...MMS) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('high' as const), path: fc.constantFrom('/a', '/a/b', '/a/c', '/d'), pages: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: null }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('cpu' as const), cpu: fc.integer({ min: 0, max: NR_CPUS - 1 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('drain' as const), path: fc.constantFrom(...PATHS) }) },
 );
 
 /**
- * The invariant: every cgroup's counters (usage, each memory.stat kind, v1 kmem) equal the sum
- * of what the live address spaces of its subtree hold charged. (Limits may be passed by the
- * forced charges made inside reclaim, so they are not checked here.)
+ * The invariant: every cgroup's statistics (each memory.stat kind, v1 kmem) equal the sum of
+ * what the live address spaces of its subtree hold charged, and its page counter (usage) is
+ * that sum plus the pages of its subtree waiting in the per-CPU stocks, never negative.
+ * (Limits may be passed by the forced charges made inside reclaim, so they are not checked here.)
  */
 function checkInvariants(tree: MemcgTree, ledger: Map<MmId, Record<ChargeKind, number>>): void {
   for (const path of tree.paths()) {
@@ -40,10 +46,13 @@ function checkInvariants(tree: MemcgTree, ledger: Map<MmId, Record<ChargeKind, n
     const m = tree.metrics(path);
     const total = expected.anon + expected.file + expected.kernel + expected.pagetables + expected.sec_pagetables;
     const kmem = expected.kernel + expected.pagetables + expected.sec_pagetables;
+    const stocked = tree.stockedBytes(path);
+    expect(stocked).toBeGreaterThanOrEqual(0);
+    expect(stocked % PAGE_SIZE).toBe(0);
     if (tree.version === 'v2') {
-      expect(m['memory.current']).toBe(total);
+      expect(m['memory.current']).toBe(total + stocked);
     } else {
-      expect(m['memory.usage_in_bytes']).toBe(total);
+      expect(m['memory.usage_in_bytes']).toBe(total + stocked);
       expect(m['memory.kmem.usage_in_bytes']).toBe(kmem);
     }
     expect(m['memory.stat.anon']).toBe(expected.anon);
@@ -84,7 +93,7 @@ describe('property: cgroup charges equal the live pages charged to them, at ever
             return freed;
           },
         };
-        tree = new MemcgTree({ version, reclaimer, clock: new SimClock() });
+        tree = new MemcgTree({ version, reclaimer, clock: new SimClock(), policy: { nrCpus: NR_CPUS } });
         for (const p of PATHS.slice(1)) tree.create(p);
         const host = new FakeProcesses(tree);
         const oomKill = host.oomKill.bind(host);
@@ -122,6 +131,13 @@ describe('property: cgroup charges equal the live pages charged to them, at ever
               break;
             case 'high':
               if (version === 'v2') tree.write(o.path, 'memory.high', o.pages === null ? 'max' : String(o.pages * PAGE_SIZE));
+              break;
+            case 'cpu':
+              tree.setCpu(o.cpu);
+              break;
+            case 'drain':
+              tree.drainStock(o.path);
+              expect(tree.stockedBytes(o.path)).toBe(0);
               break;
             case 'exit':
               tree.exit(o.mm);

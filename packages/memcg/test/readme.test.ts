@@ -23,5 +23,5 @@ it('the README snippet prints what it says', () => {
   }
   expect(read / GiB).toBe(31.935546875);
   expect(tree.events[0]).toMatchObject({ type: 'oom_kill', mm: 1, rss_pages: 0, VmPTE: 65536 } satisfies Partial<OomKillEvent>);
-  expect(tree.read('/attack', 'memory.events')).toBe('low 0\nhigh 0\nmax 17\noom 1\noom_kill 1\noom_group_kill 0\nsock_throttled 0\n');
+  expect(tree.read('/attack', 'memory.events')).toBe('low 0\nhigh 0\nmax 35\noom 1\noom_kill 1\noom_group_kill 0\nsock_throttled 0\n');
 });

@@ -1,6 +1,5 @@
 import { CoreErrorCode, Counters, PAGES_PER_PMD, PAGES_PER_PUD, PAGE_SIZE, fail, show } from '@kmodel/core';
 import type {
-  ChargeContext,
   Level,
   MetricSnapshot,
   MmId,
@@ -12,13 +11,13 @@ import type {
   ReclaimMm,
   ReclaimPolicy,
   ReclaimPteRef,
+  ReclaimRequest,
   ReclaimZapCause,
   Reclaimer,
   SimClock,
   TlbFlusher,
   Vpn,
 } from '@kmodel/core';
-import { trackChargesInPlace } from './charge-tracker.js';
 import { MACHINE_METRICS, REPORT_METRICS } from './metrics.js';
 
 /** The kernel profile an address space runs with under a policy (the shape `@kmodel/mm` takes). */
@@ -53,8 +52,8 @@ class MmState {
  * Runs one or more `ReclaimPolicy` modules against a machine and keeps their books: every
  * table free goes through {@link ReclaimDriver.freePteTable} / {@link ReclaimDriver.freePmdTable}
  * (counted per level, bytes, lock hold, TLB flushes, refault tracking), software scans through
- * {@link ReclaimDriver.chargeScan}, and reclaim entered from a charge leaves the tables of the
- * fault in progress alone.
+ * {@link ReclaimDriver.chargeScan}, and reclaim entered from a charge (the `ReclaimRequest`
+ * names the charging task and what it charges) leaves the tables of the fault in progress alone.
  *
  * The driver has the shape of the simulator's policy binding: `name`, `profile`, `hooks` (give
  * them to every address space), `reclaimer` (give it to the memcg hierarchy), `tick()`,
@@ -73,7 +72,8 @@ export class ReclaimDriver implements ReclaimMachine {
   readonly memcg: ReclaimCgroups | null;
   readonly zeroPfn: Pfn;
   private readonly tlb: TlbFlusher | null;
-  private readonly chargeCtx: ChargeContext | null;
+  /** The request being served while `reclaim` runs (the task in direct reclaim), else null. */
+  private request: ReclaimRequest | null = null;
   private readonly own = new Counters(REPORT_METRICS);
   private readonly machineOnly = new Counters(MACHINE_METRICS);
   private readonly states = new Map<MmId, MmState>();
@@ -96,8 +96,7 @@ export class ReclaimDriver implements ReclaimMachine {
   private readonly withAfterFree: readonly ReclaimPolicy[];
 
   /**
-   * @param ctx the machine; without `ctx.charge`, a `charge` method of `ctx.memcg` is wrapped
-   *   in place to learn the charging task (see `trackChargesInPlace`).
+   * @param ctx the machine.
    * @param policies the modules to run, in order (hooks are called in this order).
    */
   constructor(ctx: ReclaimContext, policies: readonly ReclaimPolicy[], name = policies.map((p) => p.name).join('+') || 'none') {
@@ -109,10 +108,6 @@ export class ReclaimDriver implements ReclaimMachine {
     this.memcg = ctx.memcg ?? null;
     this.tlb = ctx.tlb ?? null;
     this.zeroPfn = ctx.zeroPfn ?? this.pteRef?.zeroPfn ?? -1;
-    let charge = ctx.charge ?? null;
-    const m = ctx.memcg as unknown as { charge?: unknown } | null | undefined;
-    if (charge === null && m && typeof m.charge === 'function') charge = trackChargesInPlace(m as unknown as Parameters<typeof trackChargesInPlace>[0]);
-    this.chargeCtx = charge;
     const ptr = policies.some((p) => p.ptReclaimOnDontneed === true);
     this.profile = { name: ptr ? 'linux-6.18' : 'linux-6.13', ptReclaimOnDontneed: ptr, thpOnHugeZeroWrite: true };
     this.withAfterFree = policies.filter((p) => p.afterPteTablesFreed !== undefined);
@@ -131,7 +126,7 @@ export class ReclaimDriver implements ReclaimMachine {
       onTableAlloc: (mm, vpn, level) => this.onTableAlloc(mm, vpn, level),
       onTableFree: (mm, level) => this.onTableFree(mm, level),
     };
-    this.reclaimer = { reclaim: (cgroup, bytes) => this.reclaim(cgroup, bytes) };
+    this.reclaimer = { reclaim: (cgroup, bytes, request) => this.reclaim(cgroup, bytes, request) };
   }
 
   // ------------------------------------------------------------------ binding
@@ -149,17 +144,26 @@ export class ReclaimDriver implements ReclaimMachine {
   }
 
   /**
-   * The `Reclaimer` entry (memory pressure with a target, before an OOM kill): asks each
-   * policy in turn for the bytes still wanted. Returns the bytes freed.
+   * The `Reclaimer` entry (memory pressure with a target: before an OOM kill, above
+   * memory.high, or for a lowered limit, as `request.reason` says): asks each policy in turn
+   * for the bytes still wanted. While it runs, {@link ReclaimDriver.mayFree} protects the
+   * tables of `request.mm`'s fault in progress. Returns the bytes freed.
    */
-  reclaim(cgroup: string | null, bytes: number): number {
+  reclaim(cgroup: string | null, bytes: number, request?: ReclaimRequest | null): number {
     if (typeof bytes !== 'number' || !(bytes >= 0) || !Number.isFinite(bytes))
       fail(CoreErrorCode.OutOfRange, `reclaim target ${show(bytes)} must be a finite number of bytes >= 0`, { value: bytes });
     if (cgroup !== null && typeof cgroup !== 'string') fail(CoreErrorCode.OutOfRange, `reclaim cgroup ${show(cgroup)} must be a cgroup path or null`, { value: cgroup });
+    const req = request ?? null;
+    const outer = this.request;
+    this.request = req;
     let freed = 0;
-    for (const p of this.policies) {
-      if (freed >= bytes) break;
-      if (p.reclaim) freed += p.reclaim(cgroup, bytes - freed, this);
+    try {
+      for (const p of this.policies) {
+        if (freed >= bytes) break;
+        if (p.reclaim) freed += p.reclaim(cgroup, bytes - freed, this, req);
+      }
+    } finally {
+      this.request = outer;
     }
     return freed;
   }
@@ -190,17 +194,19 @@ export class ReclaimDriver implements ReclaimMachine {
   // ------------------------------------------------------------------ machine services
 
   mayFree(mm: ReclaimMm, vpn: Vpn, level: Level): boolean {
-    const c = this.chargeCtx;
-    if (c === null || c.mm === null || c.mm !== mm.id) return true;
+    // Reclaim with no task, for a limit write, or at the return to user mode: no fault in progress.
+    const c = this.request;
+    if (c === null || c.mm === null || c.mm !== mm.id || c.kind === null) return true;
+    // A page-table charge: the tables of the fault address (the last table allocation) stay.
     if (c.kind !== 'pagetables' || this.faultMm !== mm.id) return false;
     const span = level === 1 ? PAGES_PER_PMD : PAGES_PER_PUD;
     return Math.floor(vpn / span) !== Math.floor(this.faultVpn / span);
   }
 
   mayReclaimFrom(mm: ReclaimMm): boolean {
-    const c = this.chargeCtx;
+    const c = this.request;
     if (mm.exited) return false;
-    if (c === null || c.mm === null || c.mm !== mm.id) return true;
+    if (c === null || c.mm === null || c.mm !== mm.id || c.kind === null) return true;
     return c.kind === 'pagetables' && this.faultMm === mm.id;
   }
 

@@ -10,7 +10,6 @@
 export { ReclaimErrorCode } from './errors.js';
 export { ReclaimDriver } from './driver.js';
 export type { DriverHooks, PolicyProfile } from './driver.js';
-export { ChargeTracker, trackChargesInPlace } from './charge-tracker.js';
 export { REPORT_METRICS, MACHINE_METRICS } from './metrics.js';
 export type { ReportMetric } from './metrics.js';
 export { resolveParams } from './params.js';
@@ -23,7 +22,8 @@ export { pteRefImmediatePolicy, pteRefCanFree, PTE_REF_IMMEDIATE_DEFAULTS } from
 export type { PteRefImmediateParams } from './policies/pte-ref-immediate.js';
 export { freePtesPolicy, freeUserPtes, freePtesMayFree, requirePteRef, FREE_PTES_DEFAULTS } from './policies/free-ptes.js';
 export type { FreePtesParams } from './policies/free-ptes.js';
-export { reclaimPathPolicy, pickLargestReclaimable } from './policies/reclaim-path.js';
+export { reclaimPathPolicy, pickLargestReclaimable, reclaimPathServes, RECLAIM_PATH_DEFAULTS } from './policies/reclaim-path.js';
+export type { ReclaimPathParams } from './policies/reclaim-path.js';
 export { zeroScanPolicy, zeroScanVerdict, ZERO_SCAN_DEFAULTS } from './policies/zero-scan.js';
 export type { ZeroScanParams } from './policies/zero-scan.js';
 export { pmdLevelPolicy, pmdTableReclaimable, PMD_LEVEL_DEFAULTS } from './policies/pmd-level.js';

@@ -8,7 +8,7 @@ import { mainlinePolicy } from './policies/mainline.js';
 import { nonePolicy } from './policies/none.js';
 import { PMD_LEVEL_DEFAULTS, pmdLevelPolicy } from './policies/pmd-level.js';
 import { PTE_REF_IMMEDIATE_DEFAULTS, pteRefImmediatePolicy } from './policies/pte-ref-immediate.js';
-import { reclaimPathPolicy } from './policies/reclaim-path.js';
+import { RECLAIM_PATH_DEFAULTS, reclaimPathPolicy } from './policies/reclaim-path.js';
 import { THROTTLE_DEFAULTS, throttlePolicy } from './policies/throttle.js';
 import { ZERO_SCAN_DEFAULTS, zeroScanPolicy } from './policies/zero-scan.js';
 
@@ -48,8 +48,8 @@ export const POLICIES = {
   },
   'reclaim-path': {
     summary: 'before an OOM kill: the mm with the largest reclaimable_pt_bytes, mmap_lock for write, free its empty and zero tables, repeat',
-    defaults: {},
-    create: (params?: unknown) => (resolveParams('reclaim-path', {}, params), reclaimPathPolicy()),
+    defaults: RECLAIM_PATH_DEFAULTS,
+    create: (params?: unknown) => reclaimPathPolicy(resolveParams('reclaim-path', { ...RECLAIM_PATH_DEFAULTS }, params, { on: { oneOf: ['oom', 'any'] } })),
   },
   'zero-scan': {
     summary: 'scanner clearing zero-page entries and freeing the emptied tables, run when page tables outgrow RSS',

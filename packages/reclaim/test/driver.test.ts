@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REPORT_METRICS, ReclaimDriver, trackChargesInPlace } from '@kmodel/reclaim';
-import type { ChargeKind, Charger, MmId } from '@kmodel/core';
+import { REPORT_METRICS, ReclaimDriver } from '@kmodel/reclaim';
+import { GFP_KERNEL, MEMCG_RECLAIM_MAY_SWAP, PAGE_SIZE } from '@kmodel/core';
+import type { ChargeKind, MmId, ReclaimMm, ReclaimPolicy, ReclaimReason, ReclaimRequest } from '@kmodel/core';
 import { TABLE_SPAN as T, TestMachine } from './support/machine.js';
 
 describe('ReclaimDriver.freePteTable', () => {
@@ -95,30 +96,42 @@ describe('ReclaimDriver bookkeeping', () => {
     expect(mm.status().nr_pmds).toBe(1);
   });
 
-  it('learns the charging task from a charger it wraps in place', () => {
-    const seen: [MmId | null, ChargeKind | null][] = [];
-    let ctx: ReturnType<typeof trackChargesInPlace> | null = null;
-    const inner: Charger = {
-      charge: () => {
-        seen.push([ctx!.mm, ctx!.kind]); // what reclaim would see in the middle of the charge
-        return true;
-      },
-      uncharge: () => {},
-    };
-    ctx = trackChargesInPlace(inner);
-    expect(trackChargesInPlace(inner)).toBe(ctx);
-    expect(inner.charge(7, 'pagetables', 4096)).toBe(true);
-    expect(seen).toEqual([[7, 'pagetables']]);
-    expect([ctx.mm, ctx.kind]).toEqual([null, null]);
-  });
-
-  it('wraps the cgroup hierarchy of a context without a charge tracker', () => {
+  it('learns the reclaiming task from the reclaim request and passes the request to its policies', () => {
     const m = new TestMachine({ policy: 'none' });
-    const d = new ReclaimDriver({ clock: m.clock, mms: m.mms, pteRef: m.pteRef, memcg: m.memcg }, []);
-    expect(d.name).toBe('none');
+    const seen: [ReclaimRequest | null, boolean, boolean][] = [];
+    let target: ReclaimMm | null = null;
+    const probe: ReclaimPolicy = {
+      name: 'probe',
+      reclaim(_cgroup, _bytes, machine, request) {
+        seen.push([request, machine.mayReclaimFrom(target!), machine.mayFree(target!, 0, 1)]);
+        return 0;
+      },
+    };
+    const d = new ReclaimDriver({ clock: m.clock, mms: m.mms, pteRef: m.pteRef, memcg: m.memcg }, [probe]);
+    expect(d.name).toBe('probe');
     expect(d.profile.ptReclaimOnDontneed).toBe(false);
     const mm = m.spawn();
-    // Outside a charge every address space may be reclaimed from.
+    target = mm;
+    const req = (reason: ReclaimReason, who: MmId | null, kind: ChargeKind | null): ReclaimRequest => ({
+      reason, mm: who, kind, gfp: GFP_KERNEL, nrPages: 1, reclaimOptions: MEMCG_RECLAIM_MAY_SWAP,
+    });
+    const asks = [
+      null,
+      req('max', mm.id, 'anon'), // its own fault, address unknown: hands off
+      req('max', mm.id + 1, 'pagetables'), // another task's fault
+      req('high', mm.id, null), // at its return to user mode: no fault in progress
+      req('limit', null, null), // a limit write
+    ];
+    for (const r of asks) d.reclaimer.reclaim('/test', PAGE_SIZE, r ?? undefined);
+    expect(seen.map(([r, from, free]) => [r?.reason ?? null, from, free])).toEqual([
+      [null, true, true],
+      ['max', false, false],
+      ['max', true, true],
+      ['high', true, true],
+      ['limit', true, true],
+    ]);
+    expect(seen[1]![0]).toBe(asks[1]);
+    // Outside reclaim every address space may be reclaimed from again.
     expect(d.mayReclaimFrom(mm)).toBe(true);
     expect(d.mayFree(mm, 0, 1)).toBe(true);
   });

@@ -10,8 +10,9 @@ import { createPolicy } from '@kmodel/reclaim';
 
 // Reclaim entered from a memcg charge inside a fault may free the very table the fault is about
 // to fill; mm retries the fault as the kernel does when pte_offset_map_lock() returns NULL.
-// These run the stock reclaim-path policy with a charge context that never knows who charges.
-describe('reclaim-path under memory.max, without charge tracking', () => {
+// These run the stock reclaim-path policy behind a reclaimer that drops the reclaim request, so
+// the driver never knows who charges.
+describe('reclaim-path under memory.max, without the charging task', () => {
   /** buddy + pgtable + pte-ref + memcg + the reclaim-path policy; reclaim may pick the faulting task. */
   function stack(memoryMax: number, policy = 'reclaim-path') {
     const clock = new SimClock();
@@ -35,9 +36,9 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
       },
     });
     memcg.create('/test', { limits: { 'memory.max': memoryMax } });
-    // A charge context that never knows the charging task: reclaim may free the fault's own tables.
-    const driver = createPolicy(policy)({ clock, mms, pteRef, memcg, charge: { mm: null, kind: null } });
-    memcg.setReclaimer(driver.reclaimer);
+    // The request (and with it the charging task) is dropped: reclaim may free the fault's own tables.
+    const driver = createPolicy(policy)({ clock, mms, pteRef, memcg });
+    memcg.setReclaimer({ reclaim: (cgroup, bytes) => driver.reclaimer.reclaim(cgroup, bytes) });
     memcg.attach(1, '/test');
     const mm = new AddressSpace({
       id: 1, allocator: buddy, pageTables: createPageTable, zeroPfn, hugeZeroPfn, observer: pteRef.observerFor(1),
@@ -52,6 +53,8 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
     const { mm, memcg, driver, pteRef, kills } = stack(1 << 30);
     const base = mm.mmap({ pages: 16 * 512, align: 512 });
     expect(mm.touch(base, 8 * 512, 1, false)).toBe(0); // 8 zero-only tables
+    // Drain the per-CPU stock first, so that memory.current is what the tables hold.
+    memcg.drainStock('/test');
     memcg.write('/test', 'memory.max', memcg.read('/test', 'memory.current'));
     expect(mm.fault(base + 5, true)).toBe(0);
     expect(kills()).toBe(0);
@@ -83,6 +86,7 @@ describe('reclaim-path under memory.max, without charge tracking', () => {
     const base = mm.mmap({ pages: 16 * 512, align: 512 });
     expect(mm.touch(base, 4 * 512, 1, false)).toBe(0); // 4 zero-only tables
     // Room for the new PTE table only: the anon charge reclaims.
+    memcg.drainStock('/test');
     memcg.write('/test', 'memory.max', String(Number(memcg.read('/test', 'memory.current')) + 4096));
     expect(mm.fault(base + 8 * 512 + 3, true)).toBe(0);
     expect(kills()).toBe(0);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pickLargestReclaimable } from '@kmodel/reclaim';
+import { GFP_KERNEL, GFP_PGTABLE_USER, MEMCG_RECLAIM_MAY_SWAP } from '@kmodel/core';
+import type { ChargeKind, MmId, ReclaimReason, ReclaimRequest } from '@kmodel/core';
+import { pickLargestReclaimable, reclaimPathServes } from '@kmodel/reclaim';
 import { TABLE_SPAN as T, TestMachine, translations } from './support/machine.js';
 
 /** A: 3 zero-only tables. B: 1 zero-only table and 1 empty table, plus one written page. */
@@ -101,5 +103,34 @@ describe('reclaim-path', () => {
     expect(mm.touch(base, 1, 1, true)).not.toBe(0);
     expect(m.driver.report()['pt_reclaim.pte_tables_freed']).toBe(0);
     expect(m.oomKills).toBe(1);
+  });
+});
+
+describe('reclaim-path and the reason for reclaim', () => {
+  const req = (reason: ReclaimReason, mm: MmId | null, kind: ChargeKind | null): ReclaimRequest => ({
+    reason, mm, kind, gfp: kind === 'pagetables' ? GFP_PGTABLE_USER : GFP_KERNEL, nrPages: 1, reclaimOptions: MEMCG_RECLAIM_MAY_SWAP,
+  });
+
+  it('serves the requests in front of an OOM kill and lets memory.high throttling pass', () => {
+    expect(['max', 'limit', 'high'].map((r) => reclaimPathServes('oom', req(r as ReclaimReason, null, null)))).toEqual([true, true, false]);
+    expect(reclaimPathServes('oom', null)).toBe(true);
+    expect(reclaimPathServes('any', req('high', 1, null))).toBe(true);
+    const m = new TestMachine({ policy: 'reclaim-path' });
+    const { a } = twoProcesses(m);
+    expect(m.driver.reclaimer.reclaim('/test', 4096, req('high', a.id, null))).toBe(0);
+    expect(a.status().nr_ptes).toBe(3);
+    expect(m.driver.report()['pt_reclaim.reclaim_skipped_high']).toBe(1);
+    expect(m.driver.reclaimer.reclaim('/test', 4096, req('limit', null, null))).toBe(3 * 4096);
+    expect(a.status().nr_ptes).toBe(0);
+  });
+
+  it("with on: 'any' it also frees for memory.high, but never from the task whose non-table charge is in progress", () => {
+    const m = new TestMachine({ policy: 'reclaim-path', params: { on: 'any' } });
+    const { a, b } = twoProcesses(m);
+    // a is charging an anonymous page: its fault address is unknown, so a is skipped and b is taken.
+    expect(m.driver.reclaimer.reclaim('/test', 4096, req('high', a.id, 'anon'))).toBe(2 * 4096);
+    expect([a.status().nr_ptes, b.status().nr_ptes]).toEqual([3, 1]);
+    expect(m.driver.report()['pt_reclaim.reclaim_skipped_high']).toBe(0);
+    expect(() => new TestMachine({ policy: 'reclaim-path', params: { on: 'never' } })).toThrow(/E_BAD_POLICY_PARAM.*on.*oom, any/);
   });
 });

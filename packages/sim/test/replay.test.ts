@@ -34,7 +34,8 @@ describe('replayTrace', () => {
   it('in a v2 cgroup: records carry memory.* fields and an OOM kill ends the replay', () => {
     const recs = replayTrace(trace, { memoryMax: 4 * 2 ** 20 });
     expect(recs).toHaveLength(2);
-    expect(recs[0]).toMatchObject({ label: 'start', 'memory.current': 4096, 'memory.max': 4 * 2 ** 20, 'memory.events.oom_kill': 0 });
+    // The top-level table (one page) charged a 64-page batch; 63 wait in the per-CPU stock.
+    expect(recs[0]).toMatchObject({ label: 'start', 'memory.current': 64 * 4096, 'memory.max': 4 * 2 ** 20, 'memory.events.oom_kill': 0 });
     const kill = recs[1] as OomKillRecord;
     expect(kill).toMatchObject({ event: 'oom_kill', after: 'start', cgroup: '/kmodel-replay' });
     // Each 2 MiB write costs a page and a PTE table: the 4 MiB limit holds about 500 of each.
@@ -59,7 +60,9 @@ describe('replayTrace', () => {
 
   it('in a v1 cgroup: page tables count in memory.kmem.usage_in_bytes', () => {
     const recs = statusRecords(replayTrace(trace, { cgroupV1Limit: 2 ** 30 }));
-    expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': (8212 + 4 + 8192) * 1024, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });
+    // 4102 pages charged; the page counter moves in 64-page batches (the per-CPU stock): 65 of them.
+    expect(recs[1]).toMatchObject({ 'memory.usage_in_bytes': 65 * 64 * 4096, 'memory.kmem.usage_in_bytes': (8212 + 4) * 1024, 'memory.failcnt': 0 });
+    expect((8212 + 4 + 8192) / 4).toBe(4102);
   });
 
   it("the 2 TiB attack holds the seeds' 4 GiB of PTE tables and 8 MiB of PMD tables", () => {

@@ -1,7 +1,7 @@
 import type { SimClock } from '../clock.js';
 import type { MetricSnapshot } from '../metrics.js';
 import type { Level, Pfn, Vpn } from '../units.js';
-import type { ChargeKind, MmId } from './charger.js';
+import type { MmId, ReclaimRequest } from './charger.js';
 import type { PageTable, TableId } from './page-table.js';
 import type { TlbFlusher } from './tlb.js';
 
@@ -80,14 +80,6 @@ export interface ReclaimCgroups {
   cgroupOf(mm: MmId): string;
 }
 
-/** The allocation being charged when reclaim runs (the `current` task of direct reclaim). */
-export interface ChargeContext {
-  /** The task whose charge is in progress, or null outside a charge. */
-  readonly mm: MmId | null;
-  /** What it charges. */
-  readonly kind: ChargeKind | null;
-}
-
 /** The parts of a machine a reclaim policy driver needs (the simulator's policy context satisfies it). */
 export interface ReclaimContext {
   readonly clock: SimClock;
@@ -101,8 +93,6 @@ export interface ReclaimContext {
   readonly tlb?: TlbFlusher | null;
   /** PFN of the shared zero page (default: `pteRef.zeroPfn`). */
   readonly zeroPfn?: Pfn;
-  /** The charge in progress when reclaim is entered (see {@link ChargeContext}). */
-  readonly charge?: ChargeContext | null;
 }
 
 /**
@@ -116,9 +106,12 @@ export interface ReclaimMachine {
   readonly pteRef: ReclaimPteRef | null;
   readonly memcg: ReclaimCgroups | null;
   readonly zeroPfn: Pfn;
-  /** Whether the table at `level` covering `vpn` of `mm` may be freed now: false for the tables of a fault in progress. */
+  /**
+   * Whether the table at `level` covering `vpn` of `mm` may be freed now: false for the tables
+   * of a fault in progress (the task of the {@link ReclaimRequest} being served).
+   */
   mayFree(mm: ReclaimMm, vpn: Vpn, level: Level): boolean;
-  /** True when `mm` may be reclaimed from now (false for the charging task when its fault address is unknown). */
+  /** True when `mm` may be reclaimed from now (false for the reclaiming task when its fault address is unknown). */
   mayReclaimFrom(mm: ReclaimMm): boolean;
   /** True when `mm` is charged to `cgroup` (null: any). */
   inCgroup(mm: ReclaimMm, cgroup: string | null): boolean;
@@ -155,10 +148,12 @@ export interface ReclaimPolicy {
   /** Periodic work, on the simulated clock. */
   tick?(machine: ReclaimMachine): void;
   /**
-   * Memory pressure with a target, before an OOM kill (the `Reclaimer` path): free up to
-   * `bytes` charged to `cgroup` (null: the machine). Returns the bytes freed.
+   * Memory pressure with a target (the `Reclaimer` path): free up to `bytes` charged to
+   * `cgroup` (null: the machine). `request` says why (`max`: before an OOM kill; `high`:
+   * memory.high throttling; `limit`: a lowered limit) and for which task; null when the caller
+   * gave none. Returns the bytes freed.
    */
-  reclaim?(cgroup: string | null, bytes: number, machine: ReclaimMachine): number;
+  reclaim?(cgroup: string | null, bytes: number, machine: ReclaimMachine, request: ReclaimRequest | null): number;
   /** Counters this policy keeps beyond the driver's (metrics.md style names). */
   counters?(): MetricSnapshot;
 }

@@ -1,4 +1,4 @@
-import type { MetricSnapshot, MmId, ReclaimMachine, ReclaimPolicy, ReclaimPteRef, Vpn } from '@kmodel/core';
+import type { MetricSnapshot, MmId, ReclaimMachine, ReclaimPolicy, ReclaimPteRef, ReclaimRequest, Vpn } from '@kmodel/core';
 import { PAGE_SIZE } from '@kmodel/core';
 import { requirePteRef } from './free-ptes.js';
 
@@ -17,20 +17,44 @@ export function pickLargestReclaimable(ref: ReclaimPteRef, machine: ReclaimMachi
   return undefined;
 }
 
+/** Parameters of {@link reclaimPathPolicy}. */
+export type ReclaimPathParams = {
+  /**
+   * Which reclaim requests it serves: `oom` (default) those that precede an OOM kill, i.e.
+   * memory.max / limit_in_bytes reached in a charge (`max`) and a lowered limit (`limit`), plus
+   * requests without a reason; `any` also memory.high reclaim (`high`).
+   */
+  on: 'oom' | 'any';
+};
+
+/** Defaults of {@link reclaimPathPolicy}: only in front of the OOM killer, as the RFC proposes. */
+export const RECLAIM_PATH_DEFAULTS: ReclaimPathParams = { on: 'oom' };
+
+/** Whether a policy with `on` serves `request` (null: a request without a reason, always served). */
+export function reclaimPathServes(on: ReclaimPathParams['on'], request: ReclaimRequest | null): boolean {
+  return on === 'any' || request === null || request.reason !== 'high';
+}
+
 /**
  * `reclaim-path`: the RFC's proposal for the reclaim path, "before waking up the OOM killer".
- * Under memory pressure with a target (memcg or global), pick the address space with the
- * largest reclaimable_pt_bytes, take its mmap_lock for write (one hold, spent by the task in
- * direct reclaim), free its empty and zero PTE tables (a TLB flush each), and repeat until the
- * target is met or nothing is left.
+ * Under memory pressure with a target (memcg or global) that may end in an OOM kill, pick the
+ * address space with the largest reclaimable_pt_bytes, take its mmap_lock for write (one hold,
+ * spent by the task in direct reclaim), free its empty and zero PTE tables (a TLB flush each),
+ * and repeat until the target is met or nothing is left. memory.high reclaim is left to page
+ * reclaim unless `on` is `any`.
  */
-export function reclaimPathPolicy(): ReclaimPolicy {
+export function reclaimPathPolicy(params: ReclaimPathParams = RECLAIM_PATH_DEFAULTS): ReclaimPolicy {
   let passes = 0;
   let victims = 0;
+  let skipped = 0;
   const bases: Vpn[] = [];
   return {
     name: 'reclaim-path',
-    reclaim(cgroup: string | null, bytes: number, machine: ReclaimMachine): number {
+    reclaim(cgroup: string | null, bytes: number, machine: ReclaimMachine, request: ReclaimRequest | null): number {
+      if (!reclaimPathServes(params.on, request)) {
+        skipped++;
+        return 0;
+      }
       const ref = requirePteRef(machine, 'reclaim-path');
       const costs = machine.clock.costs;
       const tried = new Set<MmId>();
@@ -57,7 +81,7 @@ export function reclaimPathPolicy(): ReclaimPolicy {
       return freed;
     },
     counters(): MetricSnapshot {
-      return { 'pt_reclaim.reclaim_passes': passes, 'pt_reclaim.reclaim_victims': victims };
+      return { 'pt_reclaim.reclaim_passes': passes, 'pt_reclaim.reclaim_victims': victims, 'pt_reclaim.reclaim_skipped_high': skipped };
     },
   };
 }

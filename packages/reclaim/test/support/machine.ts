@@ -5,7 +5,7 @@ import { MemcgTree } from '@kmodel/memcg';
 import { AddressSpace } from '@kmodel/mm';
 import { createPageTable } from '@kmodel/pgtable';
 import { PteRef } from '@kmodel/pte-ref';
-import { ChargeTracker, ReclaimDriver, createPolicy } from '@kmodel/reclaim';
+import { ReclaimDriver, createPolicy } from '@kmodel/reclaim';
 import type { ReclaimPolicy } from '@kmodel/core';
 
 /** Counts shootdowns with x86's rule: a range above 33 pages is a full flush. */
@@ -47,8 +47,8 @@ export interface SpawnOptions {
 
 /**
  * A test-only machine: buddy + pgtable + pte-ref + mm + memcg (v2, cgroup `/test`) with a
- * reclaim driver wired the way a simulator would, and a charge tracker so that reclaim from a
- * charge knows the faulting task.
+ * reclaim driver wired the way a simulator would; reclaim entered from a charge knows the
+ * faulting task from the memcg layer's reclaim request.
  */
 export class TestMachine {
   readonly clock: SimClock;
@@ -57,7 +57,7 @@ export class TestMachine {
   readonly hugeZeroPfn: number;
   readonly pteRef: PteRef;
   readonly memcg: MemcgTree;
-  readonly charger: ChargeTracker;
+  readonly charger: MemcgTree;
   readonly tlb = new CountingTlb();
   readonly mms = new Map<MmId, AddressSpace>();
   readonly driver: ReclaimDriver;
@@ -78,8 +78,8 @@ export class TestMachine {
       },
     });
     this.memcg.create('/test', options.memoryMax === undefined ? {} : { limits: { 'memory.max': options.memoryMax } });
-    this.charger = new ChargeTracker(this.memcg);
-    const ctx = { clock: this.clock, mms: this.mms, pteRef: this.pteRef, memcg: this.memcg, tlb: this.tlb, charge: this.charger };
+    this.charger = this.memcg;
+    const ctx = { clock: this.clock, mms: this.mms, pteRef: this.pteRef, memcg: this.memcg, tlb: this.tlb };
     this.driver = typeof options.policy === 'string' ? createPolicy(options.policy, options.params ?? {})(ctx) : new ReclaimDriver(ctx, options.policy);
     this.memcg.setReclaimer(this.driver.reclaimer);
   }

@@ -18,7 +18,6 @@ import { MemcgTree, type MemcgEvent } from '@kmodel/memcg';
 import { AddressSpace } from '@kmodel/mm';
 import { createPageTable, TlbSystem, X86PageTable } from '@kmodel/pgtable';
 import { PteRef } from '@kmodel/pte-ref';
-import { ChargeTracker } from '@kmodel/reclaim';
 import type { SimEvent } from '../report/types.js';
 import type { UnmappedGuestOp } from '../workload/ops.js';
 import { runUnmappedGuest } from './kernel-work.js';
@@ -51,7 +50,6 @@ export class StockMachine implements Machine {
   readonly zeroPfn: number;
   readonly hugeZeroPfn: number;
   private readonly charger: Charger | undefined;
-  private readonly chargeTracker: ChargeTracker | null = null;
   private readonly pageTables: PageTableFactory;
   private readonly tlb: TlbFlusher | undefined;
   /** The stock per-CPU TLB model, when no TLB was given. */
@@ -90,13 +88,12 @@ export class StockMachine implements Machine {
     } else {
       this.memcg = new MemcgTree({ version: config.cgroupVersion === 1 ? 'v1' : 'v2', clock: this.clock, oomHost });
       for (const cg of config.cgroups) this.memcg.create(cg.path, { limits: cg.limits });
-      // Address spaces charge through the tracker, so reclaim entered from a charge knows whose
-      // fault is in progress (the kernel's `current`) without reaching into the cgroup object.
-      this.chargeTracker = new ChargeTracker(this.memcg);
-      this.charger = this.chargeTracker;
+      // Reclaim entered from a charge learns whose fault is in progress (the kernel's `current`)
+      // from the memcg layer's ReclaimRequest.
+      this.charger = this.memcg;
     }
     const factory = parts.policies?.[config.policy] ?? BUILTIN_POLICIES[config.policy] ?? reclaimPolicy(config.policy, parts.policyParams?.[config.policy]);
-    this.policy = factory({ clock: this.clock, rng: this.rng, pteRef: this.pteRef, mms: this.mms, memcg: this.memcg, tlb: this.tlb ?? null, zeroPfn: zero, charge: this.chargeTracker });
+    this.policy = factory({ clock: this.clock, rng: this.rng, pteRef: this.pteRef, mms: this.mms, memcg: this.memcg, tlb: this.tlb ?? null, zeroPfn: zero });
     if (this.memcg && this.policy.reclaimer) this.memcg.setReclaimer(this.policy.reclaimer);
   }
 
@@ -135,7 +132,15 @@ export class StockMachine implements Machine {
       ...(this.tlb ? { tlb: this.tlb } : {}),
       ...(this.policy.hooks ? { hooks: this.policy.hooks } : {}),
     });
-    const proc = new MmProcess(name, cgroup, mm, () => this.pteRef.reclaimablePtBytes(id), (p) => this.faultOom(p));
+    const proc = new MmProcess(
+      name,
+      cgroup,
+      mm,
+      () => this.pteRef.reclaimablePtBytes(id),
+      (p) => this.faultOom(p),
+      // resume_user_mode_work after each op: memory.high reclaim and throttling owed by its charges.
+      (p) => this.charger?.returnToUser?.(p.mm),
+    );
     this.procs.push(proc);
     this.byId.set(id, proc);
     this.mms.set(id, mm);

@@ -1,4 +1,4 @@
-import type { ChargeContext, MmId, Reclaimer, Rng, SimClock, TlbFlusher } from '@kmodel/core';
+import type { MmId, Reclaimer, Rng, SimClock, TlbFlusher } from '@kmodel/core';
 import type { MemcgTree } from '@kmodel/memcg';
 import type { AddressSpace, KernelProfile, MmHooks } from '@kmodel/mm';
 import type { PteRef } from '@kmodel/pte-ref';
@@ -14,7 +14,7 @@ export interface PolicyBinding {
   readonly name: string;
   /** Hooks given to every address space (afterZap, beforeTableAlloc, ...). */
   readonly hooks?: MmHooks;
-  /** Called under memcg pressure before an OOM kill. */
+  /** Called under memcg pressure (before an OOM kill, above memory.high, for a lowered limit; see `ReclaimRequest`). */
   readonly reclaimer?: Reclaimer;
   /** Kernel profile the policy needs (e.g. `none` runs a kernel without PT_RECLAIM). */
   readonly profile?: KernelProfile;
@@ -40,8 +40,6 @@ export interface PolicyContext {
   readonly tlb: TlbFlusher | null;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
-  /** The charge in progress (which task is charging), when the machine tracks it. */
-  readonly charge?: ChargeContext | null;
 }
 
 /** Builds the binding of a named policy for one machine. */
@@ -64,7 +62,7 @@ export const BUILTIN_POLICIES: Record<string, PolicyFactory> = {
  */
 export function reclaimPolicy(spec: string, params: Record<string, unknown> = {}): PolicyFactory {
   const make = createPolicy(spec, params);
-  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn, charge: ctx.charge ?? null });
+  return (ctx) => make({ clock: ctx.clock, mms: ctx.mms, pteRef: ctx.pteRef, memcg: ctx.memcg, tlb: ctx.tlb, zeroPfn: ctx.zeroPfn });
 }
 
 /** Names of every policy a machine with these parts can run (stock reclaim policies combine with `+`). */

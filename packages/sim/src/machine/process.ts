@@ -41,6 +41,8 @@ export class MmProcess implements SimProcess {
     readonly mmSpace: AddressSpace,
     private readonly reclaimable: () => number,
     private readonly onFaultOom: (p: MmProcess) => void,
+    /** The task returns to user mode after an op (memcg's memory.high work runs then); optional. */
+    private readonly onReturnToUser: (p: MmProcess) => void = () => {},
   ) {}
 
   get mm(): number {
@@ -72,6 +74,12 @@ export class MmProcess implements SimProcess {
 
   apply(op: WorkOp): ProcessMetrics | null {
     if (!this.alive) return op.op === 'status' ? this.metrics() : null;
+    const out = this.applyOp(op);
+    if (!this.mmSpace.exited) this.onReturnToUser(this);
+    return out;
+  }
+
+  private applyOp(op: WorkOp): ProcessMetrics | null {
     const mm = this.mmSpace;
     switch (op.op) {
       case 'mmap': {
