@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@
 #define OUT_SIZE 1024
 
 static uintptr_t slot_base[MAX_SLOTS];
+/* Trace line of the command being run, for the SIGSEGV / SIGBUS report. */
+static volatile unsigned long current_line;
 static char in_buf[IN_SIZE];
 static char proc_buf[PROC_SIZE];
 static char out_buf[OUT_SIZE];
@@ -66,6 +69,38 @@ static void syscall_failed(unsigned long line, const char *what) {
   int e = errno;
   int n = snprintf(out_buf, OUT_SIZE, "{\"error\":\"%s\",\"line\":%lu,\"errno\":%d,\"message\":\"%s\"}\n", what, line, e, strerror(e));
   write_all(out_buf, (size_t)n);
+  _exit(2);
+}
+
+/*
+ * A touch the protection forbids (the trace parser rejects those, but a hand-made command
+ * stream may not) would kill the runner silently: report it like a failed call instead,
+ * with async-signal-safe code only.
+ */
+static void on_fault(int sig, siginfo_t *info, void *ctx) {
+  (void)ctx;
+  static char msg[160];
+  static const char head[] = "{\"error\":\"touch\",\"line\":";
+  size_t n = 0;
+  for (const char *p = head; *p; p++) msg[n++] = *p;
+  char digits[24];
+  int d = 0;
+  unsigned long v = current_line;
+  do {
+    digits[d++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (d > 0) msg[n++] = digits[--d];
+  static const char mid[] = ",\"errno\":14,\"message\":\"";
+  for (const char *p = mid; *p; p++) msg[n++] = *p;
+  const char *what = sig == SIGSEGV ? "SIGSEGV: the access is not allowed by the mapping's protection or hits no mapping at 0x" : "SIGBUS at 0x";
+  for (const char *p = what; *p; p++) msg[n++] = *p;
+  uintptr_t a = (uintptr_t)info->si_addr;
+  for (int shift = (int)(sizeof a * 8) - 4; shift >= 0; shift -= 4) msg[n++] = "0123456789abcdef"[(a >> shift) & 15];
+  msg[n++] = '"';
+  msg[n++] = '}';
+  msg[n++] = '\n';
+  write_all(msg, n);
   _exit(2);
 }
 
@@ -234,6 +269,7 @@ static void run(char *cmd) {
   int n = split(cmd, w);
   if (n == 0) return;
   unsigned long line = (unsigned long)num(0, w[0]);
+  current_line = line;
   if (n == 2 && strcmp(w[1], "status") == 0) status();
   else if (n == 8 && strcmp(w[1], "mmap") == 0) do_mmap(line, w);
   else if (n == 7 && strcmp(w[1], "touch") == 0) do_touch(line, w);
@@ -255,6 +291,12 @@ int main(void) {
   memset(proc_buf, 1, sizeof proc_buf);
   memset(out_buf, 1, sizeof out_buf);
   warm_stack();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
   read_proc("/proc/self/status"); /* the first open/read of procfs also warms libc paths */
   read_proc("/proc/vmstat");
   /* Commands are in in_buf[start, have); a partial last line is moved to the front before reading more. */

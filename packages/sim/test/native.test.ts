@@ -166,4 +166,20 @@ describe('runNative on the live kernel', () => {
     expect((e as KmodelError).code).toBe(NativeErrorCode.Run);
     expect((e as KmodelError).message).toContain('bad.jsonl:2: mmap failed on the live kernel: Cannot allocate memory (errno 12)');
   });
+
+  it('reports a touch the protection forbids with its trace line instead of dying of SIGSEGV', async () => {
+    // The parser refuses such a trace (E_TRACE_PROTECTION); a Trace built by hand reaches the runner.
+    const ok = parseTrace(lines({ op: 'status', label: 'x' }, { op: 'mmap', region: 'a', addr: '0x300000000000', size: '8KiB', prot: 'r' }, { op: 'touch', region: 'a', access: 'read' }), 'segv.jsonl');
+    const t = { ...ok, ops: ok.ops.map((op) => (op.op === 'touch' ? { ...op, access: 'write' as const } : op)) };
+    const e = await runNative(t, { cacheDir }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(KmodelError);
+    if (!nativeAvailable()) return;
+    expect((e as KmodelError).code).toBe(NativeErrorCode.Run);
+    expect((e as KmodelError).message).toBe(
+      "E_NATIVE_RUN: segv.jsonl:3: touch failed on the live kernel: SIGSEGV: the access is not allowed by the mapping's protection or hits no mapping at 0x0000300000000000 (errno 14)",
+    );
+  });
 });
