@@ -909,7 +909,8 @@ export class MemcgTree implements Charger {
         break;
       }
     }
-    if (task.pagesOverHigh > this.policy.chargeBatchPages && (gfp & __GFP_DIRECT_RECLAIM) !== 0) this.handleOverHigh(task, k, gfp);
+    // Not from inside reclaim (PF_MEMALLOC), and only when the mask allows blocking.
+    if (task.pagesOverHigh > this.policy.chargeBatchPages && this.reclaimDepth === 0 && (gfp & __GFP_DIRECT_RECLAIM) !== 0) this.handleOverHigh(task, k, gfp);
   }
 
   /**
