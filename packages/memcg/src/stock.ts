@@ -129,17 +129,22 @@ export class ChargeStock {
     return n;
   }
 
-  /** drain_all_stock(root): returns every CPU's stocked pages of `root`'s subtree to the page counters. */
+  /**
+   * drain_all_stock(root): every CPU whose stock holds pages of `root`'s subtree
+   * (is_memcg_drain_needed) drains its whole stock, every slot, whatever cgroup it caches
+   * (drain_local_memcg_stock → drain_stock_fully). The kernel drains other CPUs from a work
+   * item; the model drains them at once.
+   */
   drainAll(root: MemCgroup): void {
-    for (let i = 0; i < this.cached.length; i++) {
-      const c = this.cached[i];
-      if (c !== null && c !== undefined && this.pages[i]! > 0 && c.isDescendantOf(root)) this.drainSlot(i);
+    for (let cpu = 0; cpu < this.nrCpus; cpu++) {
+      const base = cpu * NR_MEMCG_STOCK;
+      let needed = false;
+      for (let i = base; i < base + NR_MEMCG_STOCK && !needed; i++) {
+        const c = this.cached[i];
+        needed = c !== null && c !== undefined && this.pages[i]! > 0 && c.isDescendantOf(root);
+      }
+      if (needed) for (let i = base; i < base + NR_MEMCG_STOCK; i++) this.drainSlot(i);
     }
-  }
-
-  /** Drops every slot of `cg` (its pages back to the counters): the cgroup goes offline. */
-  forget(cg: MemCgroup): void {
-    for (let i = 0; i < this.cached.length; i++) if (this.cached[i] === cg) this.drainSlot(i);
   }
 
   /** Calls `fn` for every non-empty slot (for invariant checks). */

@@ -138,7 +138,10 @@ export class MemcgTree implements Charger {
     return this.stock.stockedUnder(this.get(path)) * PAGE_SIZE;
   }
 
-  /** drain_all_stock(): returns the stocked pages of `path`'s subtree on every CPU to the page counters. */
+  /**
+   * drain_all_stock(): every CPU holding stocked pages of `path`'s subtree returns its whole
+   * stock (all cached cgroups) to the page counters.
+   */
   drainStock(path = '/'): void {
     this.stock.drainAll(this.get(path));
   }
@@ -198,7 +201,7 @@ export class MemcgTree implements Charger {
       fail(MemcgErrorCode.NotEmpty, `cgroup ${show(path)} still has ${cg.children.length} children and ${cg.mms.size} tasks`, { path });
     }
     // mem_cgroup_css_offline(): drain_all_stock() gives the stocked pages back.
-    this.stock.forget(cg);
+    this.stock.drainAll(cg);
     const siblings = cg.parent!.children;
     siblings.splice(siblings.indexOf(cg), 1);
     this.byPath.delete(path);

@@ -143,6 +143,31 @@ describe('the per-CPU charge stock (consume_stock / refill_stock, MEMCG_CHARGE_B
     expect(tree.metrics('/a')['memory.events.oom']).toBe(0);
   });
 
+  it('drain_all_stock empties every CPU that holds stock of the subtree, all of its slots (live: nested v1 cgroups)', () => {
+    // Live: in /kmA/kmB a process on CPU 1 held 559 pages (memory.stat + kmem) with
+    // usage_in_bytes 576; /kmA showed 640 (64 pages it had charged itself, for the new child's
+    // kernel objects). Writing 559 pages to kmB's memory.limit_in_bytes succeeded, and /kmA then
+    // read 561 pages: its own stock on that CPU was drained too.
+    const tree = new MemcgTree({ version: 'v1', policy: { nrCpus: 2 } });
+    tree.create('/kmA');
+    tree.create('/kmA/kmB');
+    tree.create('/other');
+    tree.attach(1, '/kmA');
+    tree.attach(2, '/kmA/kmB');
+    tree.attach(3, '/other');
+    tree.setCpu(1);
+    expect(tree.charge(1, 'kernel', 3 * PAGE_SIZE)).toBe(true);
+    expect(tree.charge(2, 'pagetables', 10 * PAGE_SIZE)).toBe(true);
+    tree.setCpu(0);
+    expect(tree.charge(3, 'kernel', PAGE_SIZE)).toBe(true);
+    expect(tree.read('/kmA', 'memory.usage_in_bytes')).toBe(`${128 * PAGE_SIZE}\n`);
+    tree.write('/kmA/kmB', 'memory.limit_in_bytes', String(10 * PAGE_SIZE));
+    expect(tree.read('/kmA/kmB', 'memory.usage_in_bytes')).toBe(`${10 * PAGE_SIZE}\n`);
+    expect(tree.read('/kmA', 'memory.usage_in_bytes')).toBe(`${13 * PAGE_SIZE}\n`);
+    // CPU 0 held nothing of /kmA/kmB: /other keeps its stock.
+    expect(tree.stockedBytes('/other')).toBe(63 * PAGE_SIZE);
+  });
+
   it('the GFP mask: no direct reclaim fails at once, __GFP_HIGH forces, __GFP_NORETRY stops after the drain', () => {
     const asked: ReclaimRequest[] = [];
     const tree = new MemcgTree({ version: 'v1', reclaimer: { reclaim: (_c, _b, r) => (asked.push(r!), 0) } });
