@@ -11,8 +11,8 @@
  *   <line> status
  *
  * `status` prints one JSON object on stdout with VmPTE, RssAnon, VmRSS (kB, from
- * /proc/self/status), PageTables (kB, from /proc/meminfo) and thp_collapse_alloc (a count,
- * from /proc/vmstat). A failing system call prints
+ * /proc/self/status), PageTables (kB, from /proc/meminfo), and thp_collapse_alloc and
+ * thp_fault_fallback (counts, from /proc/vmstat). A failing system call prints
  * {"error":..., "line":..., "errno":..., "message":...} and exits with status 2; a bad
  * command exits with status 3.
  *
@@ -163,11 +163,12 @@ static void status(void) {
   long vmpte = proc_field("VmPTE"), rss_anon = proc_field("RssAnon"), vmrss = proc_field("VmRSS");
   read_proc("/proc/meminfo");
   long pagetables = proc_field("PageTables");
-  /* System-wide count of huge pages khugepaged allocated for a collapse: when it moves during
-     a run, khugepaged may have collapsed pages of this process behind the trace's back. */
+  /* System-wide counts of huge pages khugepaged allocated for a collapse and of THP faults
+     that fell back to 4 KiB pages: when one moves during a run, the kernel may have done to
+     this process what the trace did not ask for. */
   read_proc("/proc/vmstat");
-  long collapse = vmstat_field("thp_collapse_alloc");
-  int n = snprintf(out_buf, OUT_SIZE, "{\"VmPTE\":%ld,\"RssAnon\":%ld,\"VmRSS\":%ld,\"PageTables\":%ld,\"thp_collapse_alloc\":%ld}\n", vmpte, rss_anon, vmrss, pagetables, collapse);
+  long collapse = vmstat_field("thp_collapse_alloc"), fallback = vmstat_field("thp_fault_fallback");
+  int n = snprintf(out_buf, OUT_SIZE, "{\"VmPTE\":%ld,\"RssAnon\":%ld,\"VmRSS\":%ld,\"PageTables\":%ld,\"thp_collapse_alloc\":%ld,\"thp_fault_fallback\":%ld}\n", vmpte, rss_anon, vmrss, pagetables, collapse, fallback);
   write_all(out_buf, (size_t)n);
 }
 

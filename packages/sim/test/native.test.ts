@@ -126,8 +126,9 @@ describe('runNative on the live kernel', () => {
     expect(unmapped.VmPTE - base.VmPTE).toBe(0);
     expect(unmapped.RssAnon - base.RssAnon).toBe(0);
     expect(base.PageTables).toBeGreaterThan(0);
-    // khugepaged's system-wide collapse count, read from /proc/vmstat with every record.
+    // System-wide khugepaged collapses and THP fallbacks, read from /proc/vmstat with every record.
     expect(base['thp_collapse_alloc']).toBeGreaterThanOrEqual(0);
+    expect(base['thp_fault_fallback']).toBeGreaterThanOrEqual(0);
   });
 
   it('streams more commands than the runner buffers at once (8192 calls, about 250 KB)', async () => {

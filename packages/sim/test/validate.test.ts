@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  collapsesDuring,
   compareRecords,
   DEFAULT_RSS_TOLERANCE_KB,
   describeFirstDifference,
+  kernelNoiseDuring,
   loadValidationCase,
   loadValidationSuite,
   parseRecording,
@@ -45,17 +45,22 @@ const trace = parseTrace(traceText, 'dontneed-whole.jsonl');
 describe('recordDeltas', () => {
   it('subtracts the first record', () => {
     expect(recordDeltas(kernel)).toEqual([
-      { label: 'baseline', VmPTE: 0, RssAnon: 0, collapses: 0 },
-      { label: 'written', VmPTE: 2056, RssAnon: 2048, collapses: 0 },
-      { label: 'dontneed-whole', VmPTE: 8, RssAnon: 0, collapses: 0 },
-      { label: 'unmapped', VmPTE: 0, RssAnon: 0, collapses: 0 },
+      { label: 'baseline', VmPTE: 0, RssAnon: 0, collapses: 0, thpFallbacks: 0 },
+      { label: 'written', VmPTE: 2056, RssAnon: 2048, collapses: 0, thpFallbacks: 0 },
+      { label: 'dontneed-whole', VmPTE: 8, RssAnon: 0, collapses: 0, thpFallbacks: 0 },
+      { label: 'unmapped', VmPTE: 0, RssAnon: 0, collapses: 0, thpFallbacks: 0 },
     ]);
   });
-  it('counts khugepaged collapses from thp_collapse_alloc when the records carry it', () => {
-    const withCollapse = kernel.map((r, i) => ({ ...r, thp_collapse_alloc: i < 2 ? 220 : 223 }));
-    expect(recordDeltas(withCollapse).map((d) => d.collapses)).toEqual([0, 0, 3, 3]);
-    expect(collapsesDuring(withCollapse)).toBe(3);
-    expect(collapsesDuring(kernel)).toBe(0);
+  it('counts khugepaged collapses and THP fallbacks from /proc/vmstat counters when the records carry them', () => {
+    const noisy = kernel.map((r, i) => ({ ...r, thp_collapse_alloc: i < 2 ? 220 : 223, thp_fault_fallback: i < 3 ? 0 : 1 }));
+    expect(recordDeltas(noisy).map((d) => [d.collapses, d.thpFallbacks])).toEqual([
+      [0, 0],
+      [0, 0],
+      [3, 0],
+      [3, 1],
+    ]);
+    expect(kernelNoiseDuring(noisy)).toEqual({ collapses: 3, thpFallbacks: 1 });
+    expect(kernelNoiseDuring(kernel)).toEqual({ collapses: 0, thpFallbacks: 0 });
   });
   it('needs a record', () => {
     expect(thrown(() => recordDeltas([])).code).toBe(ValidateErrorCode.NoRecords);
@@ -97,11 +102,21 @@ describe('compareRecords', () => {
     const collapsed = [rec('baseline', 36, 268, { thp_collapse_alloc: 5 }), rec('written', 2092, 2316, { thp_collapse_alloc: 5 }), rec('dontneed-whole', 44, 2312, { thp_collapse_alloc: 6 }), rec('unmapped', 36, 268, { thp_collapse_alloc: 6 })];
     const r = compareRecords(collapsed, good);
     expect(r.agree).toBe(true);
-    expect(r.rows.map((row) => row.khugepaged)).toEqual([false, false, true, true]);
+    expect(r.rows.map((row) => row.noise)).toEqual([[], [], ['khugepaged'], ['khugepaged']]);
     const off = compareRecords(collapsed, [good[0]!, good[1]!, rec('dontneed-whole', 12, 0), good[3]!]);
     expect(off.firstDifference).toMatchObject({ label: 'dontneed-whole', field: 'VmPTE', native: 8, model: 12 });
     const text = renderValidation({ source: 't.jsonl', profile: 'linux-6.18', lines: [1, 2, 3, 4], unplaced: [], native: collapsed, model: good, report: r });
     expect(text).toContain('ok (khugepaged +1: RssAnon not compared)');
+  });
+
+  it('does not compare RssAnon after a THP fault fell back to 4 KiB pages', () => {
+    // No free 2 MiB block: the kernel mapped 4 KiB pages (a PTE table instead of a deposit) where the model has a THP.
+    const fellBack = [rec('baseline', 36, 268, { thp_fault_fallback: 0 }), rec('written', 2092, 272, { thp_fault_fallback: 512 }), rec('dontneed-whole', 44, 268, { thp_fault_fallback: 512 }), rec('unmapped', 36, 268, { thp_fault_fallback: 512 })];
+    const r = compareRecords(fellBack, good);
+    expect(r.agree).toBe(true);
+    expect(r.rows.map((row) => row.noise)).toEqual([[], ['thp_fallback'], ['thp_fallback'], ['thp_fallback']]);
+    const text = renderValidation({ source: 't.jsonl', profile: 'linux-6.18', lines: [1, 2, 3, 4], unplaced: [], native: fellBack, model: good, report: r });
+    expect(text).toContain('ok (THP fallback +512: RssAnon not compared)');
   });
 
   it('refuses different labels and a negative tolerance', () => {

@@ -2,6 +2,6 @@
 export * from './errors.js';
 export { buildRunner, findCompiler, requireLinux, RUNNER_CFLAGS, RUNNER_SOURCE, type BuildOptions } from './build.js';
 export { encodeTrace, RUNNER_MAX_MAPPINGS } from './protocol.js';
-export { collapsesDuring, runNative, type NativeRunOptions } from './run.js';
+export { kernelNoiseDuring, runNative, type KernelNoise, type NativeRunOptions } from './run.js';
 export { kernelEnvironment, RELEVANT_CONFIG, type KernelEnvironment } from './environment.js';
 export { recordNative, type RecordOptions } from './record.js';

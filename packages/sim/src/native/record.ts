@@ -4,7 +4,7 @@ import type { Trace } from '../trace/index.js';
 import { recordDeltas } from '../validate/deltas.js';
 import { ValidateErrorCode, type KernelRecording } from '../validate/recording.js';
 import { kernelEnvironment } from './environment.js';
-import { collapsesDuring, runNative, type NativeRunOptions } from './run.js';
+import { kernelNoiseDuring, runNative, type NativeRunOptions } from './run.js';
 
 /** Options of {@link recordNative}. */
 export interface RecordOptions extends NativeRunOptions {
@@ -24,8 +24,13 @@ export async function recordNative(trace: Trace, options: RecordOptions = {}): P
   const all = [];
   for (let i = 0; i < runs; i++) {
     const records = await runNative(trace, options);
-    if (collapsesDuring(records) > 0) {
-      throw new KmodelError(ValidateErrorCode.Unstable, `${trace.source}: khugepaged collapsed huge pages during every native run (thp_collapse_alloc +${collapsesDuring(records)}), so RssAnon is not the trace's own; record again on a quieter machine`, {});
+    const noise = kernelNoiseDuring(records);
+    if (noise.collapses > 0 || noise.thpFallbacks > 0) {
+      throw new KmodelError(
+        ValidateErrorCode.Unstable,
+        `${trace.source}: the kernel collapsed huge pages (thp_collapse_alloc +${noise.collapses}) or fell back from THPs (thp_fault_fallback +${noise.thpFallbacks}) during every native run, so RssAnon is not the trace's own; record again on a quieter machine`,
+        { ...noise },
+      );
     }
     all.push(records);
   }

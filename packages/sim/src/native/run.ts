@@ -5,6 +5,7 @@ import { traceLabels } from '../trace/index.js';
 import { buildRunner, type BuildOptions } from './build.js';
 import { NativeErrorCode } from './errors.js';
 import { encodeTrace } from './protocol.js';
+import { counterDelta } from '../validate/deltas.js';
 
 /** Options of {@link runNative}. */
 export interface NativeRunOptions extends BuildOptions {
@@ -13,10 +14,11 @@ export interface NativeRunOptions extends BuildOptions {
   /** Kill the runner after this many milliseconds (default 120000). */
   readonly timeoutMs?: number;
   /**
-   * Further runs to try when khugepaged collapsed huge pages during a run (default 3); the
-   * first run without a collapse is returned, else the last one (its records show the collapse).
+   * Further runs to try when khugepaged collapsed huge pages or a THP fault fell back to
+   * 4 KiB pages during a run (default 3); the first clean run is returned, else the last one
+   * (its records show what happened, see {@link kernelNoiseDuring}).
    */
-  readonly collapseRetries?: number;
+  readonly noiseRetries?: number;
 }
 
 interface RunnerError {
@@ -30,30 +32,43 @@ interface RunnerError {
  * Executes a trace on the live kernel with the native runner (built on demand, see
  * {@link buildRunner}) and returns one status record per `status` op, with the kernel's
  * VmPTE, RssAnon, VmRSS (of the runner process) and PageTables (system-wide), in kB, and
- * the system-wide `thp_collapse_alloc` count. A run during which khugepaged collapsed huge
- * pages is repeated up to `collapseRetries` times (see {@link collapsesDuring}).
+ * the system-wide `thp_collapse_alloc` and `thp_fault_fallback` counts. A run during which
+ * either moved is repeated up to `noiseRetries` times (see {@link kernelNoiseDuring}).
  * Throws `E_NATIVE_RUN` naming the trace line when a system call fails.
  */
 export async function runNative(trace: Trace, options: NativeRunOptions = {}): Promise<StatusRecord[]> {
   const input = encodeTrace(trace);
   const runner = options.runner ?? buildRunner(options);
-  const retries = options.collapseRetries ?? 3;
+  const retries = options.noiseRetries ?? 3;
   let records = await runOnce(trace, input, runner, options);
-  for (let i = 0; i < retries && collapsesDuring(records) > 0; i++) records = await runOnce(trace, input, runner, options);
+  for (let i = 0; i < retries && isNoisy(kernelNoiseDuring(records)); i++) records = await runOnce(trace, input, runner, options);
   return records;
 }
 
+/** Kernel work during a native run that the trace did not ask for (system-wide counts). */
+export interface KernelNoise {
+  /** Huge pages khugepaged allocated for collapses (`thp_collapse_alloc`). */
+  readonly collapses: number;
+  /** THP faults that fell back to 4 KiB pages (`thp_fault_fallback`). */
+  readonly thpFallbacks: number;
+}
+
+function isNoisy(n: KernelNoise): boolean {
+  return n.collapses > 0 || n.thpFallbacks > 0;
+}
+
 /**
- * Huge pages khugepaged allocated for collapses between the first and the last record of a
- * native run (system-wide `thp_collapse_alloc`; 0 for records that do not carry it).
- * khugepaged wakes as soon as a process first uses MADV_HUGEPAGE and may collapse a
- * sparsely written 2 MiB block into a THP within milliseconds, which the trace did not ask
- * for: such a run's RssAnon says nothing about the model.
+ * What the kernel did between the first and the last record of a native run that the trace
+ * did not ask for, from system-wide /proc/vmstat counters (0 for records without them):
+ * khugepaged wakes as soon as a process first uses MADV_HUGEPAGE and may collapse a sparsely
+ * written 2 MiB block into a THP within milliseconds; a THP fault without a free 2 MiB block
+ * falls back to 4 KiB pages, which the model (whose THP allocations never fail) does not do.
+ * Either makes that run's RssAnon say nothing about the model.
  */
-export function collapsesDuring(records: readonly StatusRecord[]): number {
-  const first = records[0]?.['thp_collapse_alloc'];
-  const last = records[records.length - 1]?.['thp_collapse_alloc'];
-  return typeof first === 'number' && typeof last === 'number' && first >= 0 && last >= 0 ? last - first : 0;
+export function kernelNoiseDuring(records: readonly StatusRecord[]): KernelNoise {
+  const first = records[0];
+  const last = records[records.length - 1];
+  return { collapses: counterDelta(first, last, 'thp_collapse_alloc'), thpFallbacks: counterDelta(first, last, 'thp_fault_fallback') };
 }
 
 async function runOnce(trace: Trace, input: string, runner: string, options: NativeRunOptions): Promise<StatusRecord[]> {

@@ -24,12 +24,16 @@ export interface CompareRow {
   /** VmPTE deltas are equal. */
   readonly vmPteOk: boolean;
   /**
-   * RssAnon deltas differ by at most the tolerance, or RssAnon is not compared because
-   * khugepaged collapsed huge pages during the kernel's run up to this record (`khugepaged`).
+   * RssAnon deltas differ by at most the tolerance, or RssAnon is not compared because of
+   * kernel work the trace did not ask for (`noise`).
    */
   readonly rssAnonOk: boolean;
-  /** khugepaged collapsed huge pages during the kernel's run before this record: RssAnon is not compared. */
-  readonly khugepaged: boolean;
+  /**
+   * Kernel work before this record that the trace did not ask for, by the native records'
+   * /proc/vmstat counters: `"khugepaged"` (huge pages collapsed) and `"thp_fallback"` (a THP
+   * fault fell back to 4 KiB pages). When not empty, RssAnon is not compared; VmPTE still is.
+   */
+  readonly noise: readonly ('khugepaged' | 'thp_fallback')[];
   readonly ok: boolean;
 }
 
@@ -58,8 +62,8 @@ export interface CompareReport {
 /**
  * Compares the status records of a native run and a model run of the same trace: deltas
  * against each side's first record, VmPTE exactly, RssAnon within `rssToleranceKb` (not at
- * records the kernel reached after khugepaged collapsed huge pages during its run, see
- * {@link CompareRow.khugepaged}).
+ * records the kernel reached after khugepaged collapsed huge pages or a THP fault fell
+ * back during its run, see {@link CompareRow.noise}).
  * Throws `E_VALIDATE_LABELS` when the two sides do not have the same labels in the same
  * order, `E_VALIDATE_NO_RECORDS` when there are none, `E_OUT_OF_RANGE` for a negative tolerance.
  */
@@ -79,15 +83,16 @@ export function compareRecords(native: readonly StatusRecord[], model: readonly 
   const rows = n.map((nd, index): CompareRow => {
     const md = m[index]!;
     const vmPteOk = nd.VmPTE === md.VmPTE;
-    // A collapse adds up to 2 MiB of RSS per huge page that the trace never asked for; it
-    // keeps VmPTE (the PTE table is deposited under the new huge PMD, collapse_huge_page).
-    const khugepaged = nd.collapses > 0;
-    const rssAnonOk = khugepaged || Math.abs(nd.RssAnon - md.RssAnon) <= tolerance;
+    // A collapse adds up to 2 MiB of RSS per huge page that the trace never asked for and
+    // keeps VmPTE (the PTE table is deposited under the new huge PMD, collapse_huge_page);
+    // a fallback maps 4 KiB pages where the model has a THP (a PTE table where it has a deposit).
+    const noise = [...(nd.collapses > 0 ? ['khugepaged' as const] : []), ...(nd.thpFallbacks > 0 ? ['thp_fallback' as const] : [])];
+    const rssAnonOk = noise.length > 0 || Math.abs(nd.RssAnon - md.RssAnon) <= tolerance;
     if (firstDifference === undefined && !(vmPteOk && rssAnonOk)) {
       const field = vmPteOk ? 'RssAnon' : 'VmPTE';
       firstDifference = { index, label: nd.label, field, native: nd[field], model: md[field] };
     }
-    return { label: nd.label, native: nd, model: md, vmPteOk, rssAnonOk, khugepaged, ok: vmPteOk && rssAnonOk };
+    return { label: nd.label, native: nd, model: md, vmPteOk, rssAnonOk, noise, ok: vmPteOk && rssAnonOk };
   });
   return { rssToleranceKb: tolerance, rows, agree: firstDifference === undefined, ...(firstDifference !== undefined ? { firstDifference } : {}) };
 }

@@ -12,24 +12,29 @@ export interface RecordDelta {
    * `thp_collapse_alloc` of /proc/vmstat that native records carry); 0 for records without it.
    */
   readonly collapses: number;
+  /** THP faults that fell back to 4 KiB pages since the first record (system-wide `thp_fault_fallback`); 0 for records without it. */
+  readonly thpFallbacks: number;
 }
 
-/** The `thp_collapse_alloc` count of a record, or undefined when it does not carry one. */
-function collapseCount(r: StatusRecord): number | undefined {
-  const v = r['thp_collapse_alloc'];
-  return typeof v === 'number' && v >= 0 ? v : undefined;
+/** How far the /proc/vmstat counter `key` moved from `base` to `r`; 0 when either record lacks it. */
+export function counterDelta(base: StatusRecord | undefined, r: StatusRecord | undefined, key: string): number {
+  const a = base?.[key];
+  const b = r?.[key];
+  return typeof a === 'number' && typeof b === 'number' && a >= 0 && b >= 0 ? b - a : 0;
 }
 
 /**
- * Deltas of VmPTE, RssAnon and khugepaged collapses against the first record (a real process has mappings of its
+ * Deltas of VmPTE, RssAnon, khugepaged collapses and THP fallbacks against the first record (a real process has mappings of its
  * own, so only differences compare). Throws `E_VALIDATE_NO_RECORDS` for an empty list.
  */
 export function recordDeltas(records: readonly StatusRecord[]): RecordDelta[] {
   const base = records[0];
   if (base === undefined) throw new KmodelError(ValidateErrorCode.NoRecords, 'no status records: a trace needs at least one status op to compare', {});
-  const c0 = collapseCount(base);
-  return records.map((r) => {
-    const c = collapseCount(r);
-    return { label: r.label, VmPTE: r.VmPTE - base.VmPTE, RssAnon: r.RssAnon - base.RssAnon, collapses: c !== undefined && c0 !== undefined ? c - c0 : 0 };
-  });
+  return records.map((r) => ({
+    label: r.label,
+    VmPTE: r.VmPTE - base.VmPTE,
+    RssAnon: r.RssAnon - base.RssAnon,
+    collapses: counterDelta(base, r, 'thp_collapse_alloc'),
+    thpFallbacks: counterDelta(base, r, 'thp_fault_fallback'),
+  }));
 }

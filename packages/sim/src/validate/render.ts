@@ -1,8 +1,14 @@
 import type { StatusRecord } from '../trace/index.js';
+import type { CompareRow } from './compare.js';
 import type { ValidationResult } from './validate.js';
 
 function signed(kb: number): string {
   return kb > 0 ? `+${kb}` : String(kb);
+}
+
+/** The kernel work behind a row's `noise`, e.g. `khugepaged +1, THP fallback +2`. */
+function noiseText(r: CompareRow): string {
+  return [r.native.collapses > 0 ? `khugepaged +${r.native.collapses}` : '', r.native.thpFallbacks > 0 ? `THP fallback +${r.native.thpFallbacks}` : ''].filter((s) => s !== '').join(', ');
 }
 
 /** One line naming the first disagreement of a result, or `undefined` when both sides agree. */
@@ -29,7 +35,7 @@ export function renderValidation(result: ValidationResult): string {
     String(r.model.VmPTE),
     String(r.native.RssAnon),
     String(r.model.RssAnon),
-    r.ok ? (r.khugepaged ? `ok (khugepaged +${r.native.collapses}: RssAnon not compared)` : 'ok') : [r.vmPteOk ? '' : `VmPTE ${signed(r.model.VmPTE - r.native.VmPTE)}`, r.rssAnonOk ? '' : `RssAnon ${signed(r.model.RssAnon - r.native.RssAnon)}`].filter((s) => s !== '').join(', ') + ' DIFFERS',
+    r.ok ? (r.noise.length > 0 ? `ok (${noiseText(r)}: RssAnon not compared)` : 'ok') : [r.vmPteOk ? '' : `VmPTE ${signed(r.model.VmPTE - r.native.VmPTE)}`, r.rssAnonOk ? '' : `RssAnon ${signed(r.model.RssAnon - r.native.RssAnon)}`].filter((s) => s !== '').join(', ') + ' DIFFERS',
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const fmt = (row: string[]) =>
