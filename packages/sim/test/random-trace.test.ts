@@ -1,6 +1,6 @@
 import { parseTrace, TRACE_ADVICES, type TraceOp } from '@kmodel/sim';
 import { describe, expect, it } from 'vitest';
-import { PLACEMENTS, randomTrace } from './support/random-trace.js';
+import { PLACEMENTS, randomTrace, STYLES } from './support/random-trace.js';
 
 /** The differential sweep (validation/fuzz.ts) relies on every generated trace being valid and runnable. */
 describe('randomTrace', () => {
@@ -38,6 +38,6 @@ describe('randomTrace', () => {
     expect(crosses(2n << 20n)).toBe(true);
     expect(crosses(1n << 30n)).toBe(true);
     expect(crosses(512n << 30n)).toBe(true);
-    for (const placement of PLACEMENTS) expect(() => parseTrace(randomTrace(1, { placement, ops: 60 }))).not.toThrow();
+    for (const placement of PLACEMENTS) for (const style of STYLES) expect(() => parseTrace(randomTrace(1, { placement, style, ops: 60 }))).not.toThrow();
   });
 });

@@ -21,6 +21,13 @@ const FAR_WRITE_POINTS = 16;
 /** Where a trace places its window. */
 export type Placement = 'pmd' | 'gib' | 'p4d';
 export const PLACEMENTS: readonly Placement[] = ['pmd', 'gib', 'p4d'];
+/**
+ * What a trace's mappings look like: `mixed` sizes and flags; `small`, many regions of a few
+ * pages, often adjacent (VMA merges and splits); `thp`, MADV_HUGEPAGE regions of whole 2 MiB
+ * blocks, written and then cut by partial advice and munmap.
+ */
+export type Style = 'mixed' | 'small' | 'thp';
+export const STYLES: readonly Style[] = ['mixed', 'small', 'thp'];
 
 /** Options of {@link randomTrace}. */
 export interface RandomTraceOptions {
@@ -28,6 +35,8 @@ export interface RandomTraceOptions {
   readonly ops?: number;
   /** Window placement (default drawn). */
   readonly placement?: Placement;
+  /** Kind of mappings (default drawn, `mixed` half of the time). */
+  readonly style?: Style;
 }
 
 interface Region {
@@ -56,6 +65,7 @@ class Generator {
   constructor(
     private readonly rng: Rng,
     readonly placement: Placement,
+    readonly style: Style,
   ) {
     const slot = SLOT0 + rng.int(0, 3) * 2 * PAGES_512G;
     // The boundary the window straddles sits in its middle.
@@ -82,6 +92,8 @@ class Generator {
 
   /** A size in pages: small, a few 2 MiB blocks, or blocks give or take some pages. */
   private size(max: number): number {
+    if (this.style === 'small') return Math.min(max, this.rng.int(1, 16));
+    if (this.style === 'thp') return Math.min(max, this.rng.int(1, 4) * PAGES_2M + (this.rng.chance(0.8) ? 0 : this.rng.int(-8, 8)));
     const kind = this.rng.int(0, 3);
     const pages = kind === 0 ? this.rng.int(1, 64) : kind === 1 ? this.rng.int(65, 2048) : kind === 2 ? this.rng.int(1, 6) * PAGES_2M : this.rng.int(1, 6) * PAGES_2M + this.rng.int(-16, 16);
     return Math.max(1, Math.min(pages, max));
@@ -96,7 +108,7 @@ class Generator {
       start = this.farBase + (this.rng.chance(0.5) ? PAGES_1G - this.rng.int(1, 256) * PAGES_2M : this.rng.int(0, 8) * PAGES_2M + this.rng.int(0, 3) * 128);
     } else {
       pages = this.size(WINDOW);
-      const align = this.pick([1, 16, PAGES_2M, PAGES_2M]);
+      const align = this.style === 'thp' ? PAGES_2M : this.pick([1, 16, PAGES_2M, PAGES_2M]);
       start = this.window + Math.floor(this.rng.int(0, WINDOW - pages) / align) * align;
       if (this.rng.chance(0.2)) start = this.window + WINDOW / 2 - this.rng.int(1, pages); // across the boundary
       const next = this.live();
@@ -107,11 +119,11 @@ class Generator {
     // Reuse a free name now and then: a name is free again after a whole-region munmap.
     const name = this.names > 0 && this.rng.chance(0.2) ? `r${this.rng.int(0, this.names - 1)}` : `r${this.names++}`;
     if (this.regions.some((r) => r.name === name)) return;
-    const prot = this.pick(['rw', 'rw', 'rw', 'r', 'none'] as const);
+    const prot = this.style === 'thp' && this.rng.chance(0.8) ? 'rw' : this.pick(['rw', 'rw', 'rw', 'r', 'none'] as const);
     const op: Record<string, unknown> = { op: 'mmap', region: name, addr: hex(start), size: this.rng.chance(0.5) ? kib(pages) : pages * 4096 };
     if (this.rng.chance(0.3)) op['align'] = this.pick(['4KiB', '2MiB', '1GiB']); // ignored with addr
     if (prot !== 'rw' || this.rng.chance(0.2)) op['prot'] = prot;
-    const thp = this.pick(['default', 'always', 'always', 'never'] as const);
+    const thp = this.style === 'thp' && this.rng.chance(0.8) ? 'always' : this.pick(['default', 'always', 'always', 'never'] as const);
     if (thp !== 'default' || this.rng.chance(0.2)) op['thp'] = thp;
     this.emit(op);
     this.regions.push({ name, start, pages, prot, far, mapped: [[0, pages]] });
@@ -242,13 +254,16 @@ class Generator {
 export function randomTrace(seed: number, options: RandomTraceOptions = {}): string {
   const rng = new Rng(seed);
   const placement = options.placement ?? PLACEMENTS[rng.int(0, PLACEMENTS.length - 1)]!;
-  const g = new Generator(rng, placement);
+  const style = options.style ?? (rng.chance(0.5) ? 'mixed' : STYLES[rng.int(1, STYLES.length - 1)]!);
+  const g = new Generator(rng, placement, style);
   const ops = options.ops ?? (rng.chance(0.2) ? rng.int(40, 80) : rng.int(6, 24));
+  // Small regions come in numbers: more mmaps.
+  const mmaps = style === 'small' ? 4 : 1;
   g.status();
   g.mmap();
   for (let i = 0; i < ops; i++) {
     const k = rng.int(0, 9);
-    if (k <= 1) g.mmap();
+    if (k <= mmaps) g.mmap();
     else if (k <= 4) g.touch();
     else if (k <= 7) g.madvise();
     else g.munmap();
