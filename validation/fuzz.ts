@@ -20,6 +20,7 @@ const runner = buildRunner();
 
 let differ = 0;
 for (let seed = firstSeed; seed < firstSeed + count; seed++) {
+  if (seed > firstSeed && (seed - firstSeed) % 250 === 0) console.log(`... ${seed - firstSeed} traces, ${differ} disagree`);
   const text = randomTrace(seed);
   const name = `seed-${seed}.jsonl`;
   const trace = parseTrace(text, name);
