@@ -1,3 +1,22 @@
+// BuddyAllocator is the public face; the work is done by functions over one shared BuddyState,
+// a module per concern of mm/page_alloc.c:
+//   state.ts          BuddyState (typed arrays, counters) and the internal constants
+//   setup.ts          options -> state: zones, zonelists, memblock_free_all, watermarks
+//   free-area.ts      free lists, __add_to/__del_page_from_free_list, expand, __rmqueue_smallest
+//   pcp.ts            rmqueue_pcplist, rmqueue_bulk, nr_pcp_alloc, free_frozen_page_commit,
+//                     free_pcppages_bulk, drain_all_pages
+//   page-alloc.ts     get_page_from_freelist, rmqueue, __alloc_pages_slowpath
+//   zone-watermark.ts __zone_watermark_ok
+//   rmqueue.ts        rmqueue_buddy, __rmqueue
+//   fallback.ts       find_suitable_fallback, __rmqueue_claim, try_to_claim_block, __rmqueue_steal
+//   highatomic.ts     reserve/unreserve_highatomic_pageblock
+//   unmapped.ts       conversions between mapped and unmapped pageblocks
+//   free-one-page.ts  __free_one_page (buddy merging)
+//   pageblock.ts      pageblock freetypes, __move_freepages_block
+//   accounting.ts     allocated blocks, pageblock contents, the pollution gauge
+//   isolation.ts      set/unset_migratetype_isolate, has_unmovable_pages
+//   invariants.ts     checkInvariants
+//   stats.ts, checks.ts, options.ts: counters/zoneInfo snapshots, argument checks, public types
 import {
   __GFP_DMA,
   __GFP_DMA32,
