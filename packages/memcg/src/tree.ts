@@ -310,8 +310,14 @@ export class MemcgTree implements Charger {
       this.commit(task, k, bytes);
       return true;
     }
+    // consume_stock(): the common case, a page from the current CPU's stock.
+    const nrPages = bytes / PAGE_SIZE;
+    if (this.stock.consume(this.cpuNow, task.cg, nrPages)) {
+      this.commit(task, k, bytes);
+      return true;
+    }
     try {
-      return this.tryChargeMemcg(task, k, bytes / PAGE_SIZE, gfp ?? defaultGfp(k));
+      return this.tryChargeMemcg(task, k, nrPages, gfp ?? defaultGfp(k));
     } finally {
       // The charging task leaves the kernel: victims' page-table frees complete.
       if (this.pendingFrees.length > 0 && this.reclaimDepth === 0) this.flushPendingFrees(Infinity);
