@@ -5,7 +5,7 @@
  * grows with the square of the relative overage. memory.high never OOM-kills.
  */
 
-/** MEMCG_CHARGE_BATCH: pages charged to the page counter at a time; over-high handling runs once per batch. */
+/** MEMCG_CHARGE_BATCH: pages charged to the page counters at a time (the rest waits in the per-CPU stock), and the memory.high debt above which a charge settles it at once. */
 export const MEMCG_CHARGE_BATCH = 64;
 /** MAX_RECLAIM_RETRIES (mm/internal.h). */
 export const MAX_RECLAIM_RETRIES = 16;

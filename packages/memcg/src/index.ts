@@ -18,6 +18,7 @@ export {
 export type { HighDelayPolicy } from './high-delay.js';
 export { MEMORY_STAT_V1_KEYS, MEMORY_STAT_V2_KEYS } from './render.js';
 export { MemcgTree } from './tree.js';
+export { NR_MEMCG_STOCK } from './stock.js';
 export type {
   CgroupLimits, CgroupOptions, MemcgEvent, MemcgPolicy, MemcgTreeOptions, OomKillEvent, OomNoVictimEvent, OomStall, OomStallEvent,
 } from './types.js';

@@ -48,6 +48,7 @@ function checkInvariants(tree: MemcgTree, ledger: Map<MmId, Record<ChargeKind, n
     const kmem = expected.kernel + expected.pagetables + expected.sec_pagetables;
     const stocked = tree.stockedBytes(path);
     expect(stocked).toBeGreaterThanOrEqual(0);
+    expect(m[tree.version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes']).toBeGreaterThanOrEqual(0);
     expect(stocked % PAGE_SIZE).toBe(0);
     if (tree.version === 'v2') {
       expect(m['memory.current']).toBe(total + stocked);
