@@ -448,12 +448,32 @@ export class AddressSpace {
     for (let tries = 0; ; tries++) {
       this.faultGen = this.freeGen;
       const r = this.faultOnce(vpn, vma, write);
-      if (r !== FAULT_RETRY) return r;
+      if (r !== FAULT_RETRY) {
+        // The fault returns to user mode: memory.high work its charges left (mem_cgroup_handle_over_high).
+        // A GUP fault (MAP_POPULATE, MADV_POPULATE_*) does not: its syscall returns once, at the end.
+        if (this.inFault && !this.gupOnly) this.returnToUser();
+        return r;
+      }
       // The attempt lost its table or entry to reclaim and released what it took: the access
       // faults again (count_vm_event(PGFAULT) per entry into handle_mm_fault).
       this.stats.add(this.cPgfault);
       if (this.dead || tries === FAULT_RETRIES) return VM_FAULT_OOM;
     }
+  }
+
+  /** A real fault (not an access the entry already allows) enters the kernel: mmap_lock or the VMA lock. */
+  private enterFault(): void {
+    this.mmapLock.faultEnter();
+    this.inFault = true;
+  }
+
+  /** A fault is in progress: its return to user mode runs the charger's returnToUser. */
+  private inFault = false;
+
+  /** resume_user_mode_work after a fault or a memory syscall: the charger settles memory.high debt. */
+  private returnToUser(): void {
+    this.inFault = false;
+    this.charger.returnToUser?.(this.id);
   }
 
   /** Returns a page taken by {@link AddressSpace.allocAnonPage} (the fault's `release:` path). */
@@ -487,7 +507,7 @@ export class AddressSpace {
       if (this.freeGen !== this.faultGen && pt.presentCount(vpn, 1) < 0) return FAULT_RETRY;
       this.lastPteBlock = blk;
       if (this.ptesAllocated !== before) {
-        this.mmapLock.faultEnter();
+        this.enterFault();
         return write ? this.doAnonymousWrite(vpn, vma, true) : this.doZeroRead(vpn, vma, true);
       }
     }
@@ -498,11 +518,11 @@ export class AddressSpace {
         if (write && this.anon.thpStored.size > 0 && !this.gupOnly) this.anon.markStored(pt.entryPfn(vpn, 1));
         return 0;
       }
-      this.mmapLock.faultEnter();
+      this.enterFault();
       return this.doWpPage(vpn, vma, fl);
     }
     if (fl !== 0) return 0; // a PROT_NONE entry in an accessible VMA cannot happen: mprotect rewrites entries
-    this.mmapLock.faultEnter();
+    this.enterFault();
     // The PTE table of the last fault is known to exist until a PTE table is freed.
     if (blk === this.lastPteBlock) return write ? this.doAnonymousWrite(vpn, vma, false) : this.doZeroRead(vpn, vma, false);
     return this.faultNoPte(vpn, vma, write);
@@ -983,6 +1003,7 @@ export class AddressSpace {
       } finally {
         this.gupOnly = false;
       }
+      this.returnToUser();
     }
     return start;
   }
@@ -1269,6 +1290,8 @@ export class AddressSpace {
         }
         if (adv === 'dontneed' && (this.zapAnon > 0 || this.zapZero > 0 || freedTables > 0)) this.tlb.flushRange(this.id, vpn, end, freedTables > 0, 1);
       }
+      // MADV_POPULATE_* charged through GUP faults; the syscall returns to user mode once, error or not.
+      if (adv === 'populate_read' || adv === 'populate_write') this.returnToUser();
     }
     if (adv === 'dontneed' || adv === 'free') this.hooks.afterZap?.(this, vpn, end, adv);
     if (hole) fail(E.Unmapped, `madvise: [${show(vpn)}, +${show(pages)} pages) is not wholly mapped; the mapped parts were advised`, { vpn, pages, errno: 'ENOMEM' });

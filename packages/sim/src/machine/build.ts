@@ -138,8 +138,6 @@ export class StockMachine implements Machine {
       mm,
       () => this.pteRef.reclaimablePtBytes(id),
       (p) => this.faultOom(p),
-      // resume_user_mode_work after each op: memory.high reclaim and throttling owed by its charges.
-      (p) => this.charger?.returnToUser?.(p.mm),
     );
     this.procs.push(proc);
     this.byId.set(id, proc);

@@ -41,8 +41,6 @@ export class MmProcess implements SimProcess {
     readonly mmSpace: AddressSpace,
     private readonly reclaimable: () => number,
     private readonly onFaultOom: (p: MmProcess) => void,
-    /** The task returns to user mode after an op (memcg's memory.high work runs then); optional. */
-    private readonly onReturnToUser: (p: MmProcess) => void = () => {},
   ) {}
 
   get mm(): number {
@@ -74,9 +72,9 @@ export class MmProcess implements SimProcess {
 
   apply(op: WorkOp): ProcessMetrics | null {
     if (!this.alive) return op.op === 'status' ? this.metrics() : null;
-    const out = this.applyOp(op);
-    if (!this.mmSpace.exited) this.onReturnToUser(this);
-    return out;
+    // The address space returns to user mode itself after each fault and populating syscall
+    // (the charger's returnToUser: memcg's memory.high work).
+    return this.applyOp(op);
   }
 
   private applyOp(op: WorkOp): ProcessMetrics | null {
