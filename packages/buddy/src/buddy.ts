@@ -11,7 +11,7 @@
 //   fallback.ts       find_suitable_fallback, __rmqueue_claim, try_to_claim_block, __rmqueue_steal
 //   highatomic.ts     reserve/unreserve_highatomic_pageblock
 //   unmapped.ts       conversions between mapped and unmapped pageblocks
-//   free-one-page.ts  __free_one_page (buddy merging)
+//   free-one-page.ts  __free_one_page (buddy merging), split_large_buddy
 //   pageblock.ts      pageblock freetypes, __move_freepages_block
 //   accounting.ts     allocated blocks, pageblock contents, the pollution gauge
 //   isolation.ts      set/unset_migratetype_isolate, has_unmovable_pages
@@ -63,7 +63,7 @@ const { ALLOC_CMA, ALLOC_NOFRAGMENT, ALLOC_WMARK_LOW } = ALLOC_FLAGS;
 const { FT_UU, NR_FT, NR_ORD, PB_PAGES, PB_SHIFT, ST_ALLOC, ST_MOVABLE, ST_ORDER } = BUDDY_CONSTS;
 const { accountAlloc, unaccountAlloc } = accountingModule;
 const { badGfp, badOrder, checkFreetype, checkOrder, checkPfn, checkZone, zoneSpan } = checksModule;
-const { freeOneBlock } = freeOnePageModule;
+const { freeOneBlock, splitLargeBuddy } = freeOnePageModule;
 const { allocPagesSlowpath, getPageFromFreelist } = pageAllocModule;
 const { allocPcpHit, drainAllPages, freeToPcp, pcpAllowedOrder } = pcpModule;
 
@@ -178,6 +178,10 @@ export class BuddyAllocator implements PageAllocator {
     const zone = s.pbZone[pfn >>> PB_SHIFT]!;
     if (s.pcpEnabled && pcpAllowedOrder(order)) {
       freeToPcp(s, pfn, order, zone);
+    } else if (order > PB_SHIFT) {
+      // __free_pages_ok() -> free_one_page() -> split_large_buddy(): each pageblock is freed
+      // with its own freetype, so an isolated (or HighAtomic, CMA, unmapped) half keeps its list.
+      splitLargeBuddy(s, pfn, order, zone, false);
     } else {
       freeOneBlock(s, pfn, order, zone, false);
     }
@@ -403,8 +407,8 @@ export class BuddyAllocator implements PageAllocator {
   /**
    * Rebuilds every derived quantity from the per-PFN state and compares: each managed page is
    * covered by exactly one free, pcp or allocated block; free blocks are aligned, within their
-   * zone, on the list of their pageblock's freetype with the right order; list counts, zone
-   * free counts, pageblock content counters and the pollution gauge all agree. Throws
+   * zone, on the list of their pageblock's freetype with the right order; list counts, zone and
+   * per-freetype free counts, pageblock content counters and the pollution gauge all agree. Throws
    * E_BUDDY_INVARIANT on the first mismatch. O(managed pages).
    */
   checkInvariants(): void {

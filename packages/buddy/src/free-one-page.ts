@@ -1,7 +1,8 @@
 /**
  * __free_one_page() (mm/page_alloc.c): a freed block merges with its free buddies up to
  * MAX_PAGE_ORDER and goes to the head of its free list, or to the tail when it is likely to
- * merge further (buddy_merge_likely()).
+ * merge further (buddy_merge_likely()); and split_large_buddy(), through which free_one_page()
+ * frees blocks larger than a pageblock one pageblock at a time.
  */
 import { MAX_PAGE_ORDER } from '@kmodel/core';
 import * as freeAreaModule from './free-area.js';
@@ -13,7 +14,7 @@ import { BUDDY_CONSTS, type BuddyState } from './state.js';
 const { delFree, listAddHead, listAddTail } = freeAreaModule;
 const { migratetypeIsMergeable } = freetypeModule;
 const { changePageblockRange } = pageblockModule;
-const { FT_UU, NR_FT, NR_ORD, PB_SHIFT, ST_FREE } = BUDDY_CONSTS;
+const { FT_UU, NR_FT, NR_ORD, PB_PAGES, PB_SHIFT, ST_FREE } = BUDDY_CONSTS;
 
 /**
  * __free_one_page(): merge with free buddies up to MAX_PAGE_ORDER. At pageblock order and
@@ -74,4 +75,24 @@ export function freeOneBlock(s: BuddyState, pfn: number, order: number, z: numbe
   s.areaFree[z * NR_ORD + order]++;
   s.zoneFree[z] += added;
   s.ftFree[z * NR_FT + ft] += added;
+}
+
+/**
+ * split_large_buddy() (mm/page_alloc.c), as free_one_page() and __move_freepages_block_isolate()
+ * call it for a block already off every list: a block larger than a pageblock is freed one
+ * pageblock at a time, each piece with the freetype of its own pageblock
+ * (get_pfnblock_migratetype() per piece), and __free_one_page() merges the pieces again only
+ * where its merge rules allow (same type, or both mergeable). A block whose pageblocks all have
+ * one type ends up exactly as a single __free_one_page() would leave it; pageblocks of different
+ * mergeable types merge and take the type of the later piece (the buddy is retyped); an
+ * isolated, HighAtomic, CMA or unmapped pageblock next to another type stays split at
+ * pageblock order. Blocks of pageblock order or less are freed whole.
+ */
+export function splitLargeBuddy(s: BuddyState, pfn: number, order: number, z: number, toTail: boolean): void {
+  if (order <= PB_SHIFT) {
+    freeOneBlock(s, pfn, order, z, toTail);
+    return;
+  }
+  const end = pfn + (1 << order);
+  for (let p = pfn; p < end; p += PB_PAGES) freeOneBlock(s, p, PB_SHIFT, z, toTail);
 }

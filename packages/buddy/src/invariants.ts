@@ -8,8 +8,8 @@ const { NR_BUDDY_LISTS, NR_FT, NR_ORD, NR_ZONES, PB_PAGES, PB_SHIFT, ST_ALLOC, S
 /**
  * Rebuilds every derived quantity from the per-PFN state and compares: each managed page is
  * covered by exactly one free, pcp or allocated block; free blocks are aligned, within their
- * zone, on the list of their pageblock's freetype with the right order; list counts, zone
- * free counts, pageblock content counters and the pollution gauge all agree. Throws
+ * zone, on the list of their pageblock's freetype with the right order; list counts, zone and
+ * per-freetype free counts, pageblock content counters and the pollution gauge all agree. Throws
  * E_BUDDY_INVARIANT on the first mismatch. O(managed pages).
  */
 export function checkInvariants(s: BuddyState): void {
@@ -27,6 +27,7 @@ export function checkInvariants(s: BuddyState): void {
   const area = new Int32Array(NR_ZONES * NR_ORD);
   for (let z = 0; z < NR_ZONES; z++) {
     for (let ft = 0; ft < NR_FT; ft++) {
+      let ftPages = 0;
       for (let o = 0; o < NR_ORD; o++) {
         const id = (z * NR_FT + ft) * NR_ORD + o;
         let n = 0;
@@ -41,6 +42,7 @@ export function checkInvariants(s: BuddyState): void {
           }
           mark(p, o, 'free');
           zoneFree[z] += 1 << o;
+          ftPages += 1 << o;
           area[z * NR_ORD + o]++;
           n++;
           last = p;
@@ -48,6 +50,7 @@ export function checkInvariants(s: BuddyState): void {
         if (s.tail[id] !== last) bad(`tail of list ${z}/${ft}/${o} is ${s.tail[id]}, expected ${last}`);
         if (s.count[id] !== n) bad(`count of list ${z}/${ft}/${o} is ${s.count[id]}, walked ${n}`);
       }
+      if (ftPages !== s.ftFree[z * NR_FT + ft]) bad(`zone ${z} freetype ${ft} free ${s.ftFree[z * NR_FT + ft]} != ${ftPages}`);
     }
     if (zoneFree[z] !== s.zoneFree[z]) bad(`zone ${z} free ${s.zoneFree[z]} != ${zoneFree[z]}`);
   }

@@ -4,8 +4,8 @@
  */
 import { fail, MAX_PAGE_ORDER, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, show } from '@kmodel/core';
 import { BuddyErrorCode } from './errors.js';
-import { addFree, delFree } from './free-area.js';
-import { freeOneBlock } from './free-one-page.js';
+import { delFree } from './free-area.js';
+import { freeOneBlock, splitLargeBuddy } from './free-one-page.js';
 import { moveFreepagesBlock, pageblockInZone, setPageblockFt } from './pageblock.js';
 import { drainAllPages } from './pcp.js';
 import { BUDDY_CONSTS, type BuddyState } from './state.js';
@@ -21,16 +21,30 @@ export function isolatePageblock(s: BuddyState, pfn: number): boolean {
   if (z === 255 || !pageblockInZone(s, start, z)) return false;
   if (ft === MIGRATE_ISOLATE || ft === MIGRATE_HIGHATOMIC || s.pbUnmovable[pb]! > 0) return false;
   drainAllPages(s);
-  // split_large_buddy(): a free order-10 block covering this pageblock becomes two order-9 blocks.
-  const head10 = start & ~((1 << MAX_PAGE_ORDER) - 1);
-  if (s.pageState[head10] === (ST_FREE | MAX_PAGE_ORDER)) {
-    delFree(s, head10, z, ft, MAX_PAGE_ORDER);
-    addFree(s, head10, z, ft, PB_SHIFT, false);
-    addFree(s, head10 + PB_PAGES, z, ft, PB_SHIFT, false);
-  }
-  moveFreepagesBlock(s, start, z, ft, MIGRATE_ISOLATE);
   s.pbSavedFt[pb] = ft;
+  // __move_freepages_block_isolate(): a free block larger than a pageblock covering this one
+  // (find_large_buddy(), or this pageblock is its head) comes off its list, this pageblock is
+  // isolated and split_large_buddy() frees the block again pageblock by pageblock, so this
+  // pageblock's half lands on the Isolate list and the other keeps its own.
+  if (splitLargeBuddyAround(s, start, z, MIGRATE_ISOLATE)) return true;
+  moveFreepagesBlock(s, start, z, ft, MIGRATE_ISOLATE);
   setPageblockFt(s, pb, MIGRATE_ISOLATE);
+  return true;
+}
+
+/**
+ * The large-buddy half of __move_freepages_block_isolate(): if a free block of more than
+ * pageblock order covers the pageblock at `start`, take it off its list, give this pageblock
+ * freetype `ft` and free the block again with split_large_buddy(). False (nothing changed)
+ * when there is no such block.
+ */
+function splitLargeBuddyAround(s: BuddyState, start: number, z: number, ft: number): boolean {
+  // find_large_buddy(): with pageblock_order 9 the only larger order is MAX_PAGE_ORDER.
+  const head = start & ~((1 << MAX_PAGE_ORDER) - 1);
+  if (s.pageState[head] !== (ST_FREE | MAX_PAGE_ORDER)) return false;
+  delFree(s, head, z, s.pbFt[head >>> PB_SHIFT]!, MAX_PAGE_ORDER);
+  setPageblockFt(s, start >>> PB_SHIFT, ft);
+  splitLargeBuddy(s, head, MAX_PAGE_ORDER, z, false);
   return true;
 }
 
@@ -42,15 +56,9 @@ export function undoIsolatePageblock(s: BuddyState, pfn: number): void {
   }
   const start = pb * PB_PAGES;
   const z = s.pbZone[pb]!;
-  // Two isolated neighbours may have merged into a free 4 MiB block: split it again.
-  const head10 = start & ~((1 << MAX_PAGE_ORDER) - 1);
-  if (s.pageState[head10] === (ST_FREE | MAX_PAGE_ORDER)) {
-    delFree(s, head10, z, MIGRATE_ISOLATE, MAX_PAGE_ORDER);
-    setPageblockFt(s, pb, s.pbSavedFt[pb]!);
-    addFree(s, head10, z, s.pbFt[head10 >>> PB_SHIFT]!, PB_SHIFT, false);
-    addFree(s, head10 + PB_PAGES, z, s.pbFt[(head10 >>> PB_SHIFT) + 1]!, PB_SHIFT, false);
-    return;
-  }
+  // Two isolated neighbours may have merged into a free 4 MiB block (same type): split it again
+  // (__move_freepages_block_isolate() -> split_large_buddy()); the other half stays isolated.
+  if (splitLargeBuddyAround(s, start, z, s.pbSavedFt[pb]!)) return;
   const free: number[] = [];
   for (let p = start; p < start + PB_PAGES; ) {
     const b = s.pageState[p]!;

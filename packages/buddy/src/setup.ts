@@ -7,7 +7,7 @@
  */
 import { fail, MAX_PAGE_ORDER, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_TYPES, MIGRATE_UNMOVABLE, NOOP_DIRECT_MAP, show, ZONE_NORMAL } from '@kmodel/core';
 import { BuddyErrorCode } from './errors.js';
-import { freeOneBlock } from './free-one-page.js';
+import { splitLargeBuddy } from './free-one-page.js';
 import { ctz, subtractRanges, sumRanges, validateLayout, x86Layout, type MemoryLayout, type PfnRange } from './layout.js';
 import type { BuddyOptions } from './options.js';
 import { BUDDY_CONSTS, BuddyState } from './state.js';
@@ -136,7 +136,10 @@ function memblockFreeAll(s: BuddyState, layout: MemoryLayout, managedByZone: rea
       while (start < r.end) {
         let order = start === 0 ? MAX_PAGE_ORDER : Math.min(MAX_PAGE_ORDER, ctz(start));
         while (start + (1 << order) > r.end) order--;
-        freeOneBlock(s, start, order, z.zone, true);
+        // __free_pages_core() -> __free_pages_ok() -> free_one_page() -> split_large_buddy(), to
+        // the tail (FPI_TO_TAIL): a CMA range that is pageblock- but not 4 MiB-aligned keeps its
+        // pageblock out of the neighbouring Movable block.
+        splitLargeBuddy(s, start, order, z.zone, true);
         start += 1 << order;
       }
     }

@@ -6,7 +6,7 @@
  */
 import { MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE } from '@kmodel/core';
 import { delFree, expand, freeListId } from './free-area.js';
-import { freeOneBlock } from './free-one-page.js';
+import { splitLargeBuddy } from './free-one-page.js';
 import { changePageblockRange } from './pageblock.js';
 import { BUDDY_CONSTS, type BuddyState } from './state.js';
 
@@ -39,7 +39,8 @@ export function convertToUnmapped(s: BuddyState, z: number, order: number): numb
       if (done < nPb) {
         for (let i = 0; i < done; i++) s.directMap.restoreRange(pfn + i * PB_PAGES, PB_PAGES);
         s.nUnmapFailures++;
-        freeOneBlock(s, pfn, target, z, false);
+        // Freed back like any block (split_large_buddy() for an order-10 request).
+        splitLargeBuddy(s, pfn, target, z, false);
         return -1;
       }
       changePageblockRange(s, pfn, target, FT_UU);

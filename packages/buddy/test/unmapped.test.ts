@@ -99,6 +99,23 @@ describe('unmapped allocations (freetypes)', () => {
     b.checkInvariants();
   });
 
+  it('an order-10 request refused on its second pageblock restores the first and frees the whole block back', () => {
+    const dm = new RecordingDirectMap();
+    const b = oneZone(2048, { directMap: dm });
+    const before = JSON.parse(snapshot(b));
+    const remove = dm.removeRange.bind(dm);
+    dm.removeRange = (pfn, nrPages) => (pfn % 1024 === 512 ? (dm.calls.push(`refuse ${pfn}`), false) : remove(pfn, nrPages));
+    expect(b.allocPages(UNMAPPED, 10)).toBeNull();
+    expect(dm.calls.slice(0, 3)).toEqual(['remove 0 512', 'refuse 512', 'restore 0 512']);
+    expect(dm.unmapped.size).toBe(0);
+    // split_large_buddy() puts both Movable pageblocks back together as one order-10 block.
+    const after = JSON.parse(snapshot(b));
+    expect(after.free).toEqual(before.free);
+    expect(after.free).toEqual(['0/10/2/1', '1024/10/2/1']);
+    expect(b.isPageblockUnmapped(0)).toBe(false);
+    b.checkInvariants();
+  });
+
   it('with pcp lists, unmapped and mapped pages never share a pcp list', () => {
     const dm = new RecordingDirectMap();
     const b = oneZone(8192, { directMap: dm, pcp: true });

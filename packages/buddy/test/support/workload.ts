@@ -113,8 +113,9 @@ export function runWorkload(b: BuddyAllocator, seed: number, steps: number): str
       if (held.length === 0) continue;
       const k = rng.int(0, held.length / 2 - 1) * 2;
       const [p, o] = held.splice(k, 2) as [number, number];
-      // The model frees a block larger than a pageblock whole, into its first pageblock's list
-      // (no split_large_buddy()), so nothing may be isolated then.
+      // Recorded when the model freed a block larger than a pageblock whole, into its first
+      // pageblock's list (before split_large_buddy()): isolation is still undone first so the
+      // recorded traces keep their meaning. test/split-large-buddy.test.ts covers that case.
       if (o > 9) while (isolated.length > 0) attempt('undo', () => b.undoIsolatePageblock(isolated.pop()!));
       attempt(`f${p}/${o}`, () => b.freePages(p, o));
     } else if (r < 93) {
