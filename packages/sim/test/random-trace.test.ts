@@ -12,11 +12,12 @@ describe('randomTrace', () => {
     expect(randomTrace(7)).not.toBe(randomTrace(8));
   });
 
-  it('starts every trace with a baseline status and places every mapping with addr', () => {
-    for (const t of traces) {
-      expect(t.ops[0]!.op).toBe('status');
-      for (const op of t.ops) if (op.op === 'mmap') expect(op.addr).toBeDefined();
-    }
+  it('starts every trace with a baseline status and places most mappings with addr, some without', () => {
+    for (const t of traces) expect(t.ops[0]!.op).toBe('status');
+    const mmaps = ops.filter((o) => o.op === 'mmap');
+    const unplaced = mmaps.filter((o) => o.addr === undefined).length;
+    expect(unplaced).toBeGreaterThan(mmaps.length * 0.05);
+    expect(unplaced).toBeLessThan(mmaps.length * 0.3);
   });
 
   it('uses every op, advice, prot, thp mode and access, and repeat on madvise and munmap', () => {

@@ -18,7 +18,9 @@ import {
   validateTrace,
   validationJson,
   ValidateErrorCode,
+  replayTrace,
   type StatusRecord,
+  type Trace,
 } from '@kmodel/sim';
 import { describe, expect, it } from 'vitest';
 import { thrown } from './support/thrown.js';
@@ -155,15 +157,39 @@ describe('validateTrace and its reports', () => {
     expect(renderValidationSummary([result])).toBe('DIFFERS  dontneed-whole.jsonl\n0 of 1 traces agree with the kernel (RssAnon tolerance ±16 kB)');
   });
 
-  it('notes the mappings without addr, whose placement the kernel randomises', async () => {
+  it('maps the mappings without addr where the model places them, 4 TiB lower, on both sides, and says so', async () => {
     const unplacedTrace = parseTrace(traceText.replace('"addr":"0x100000000000",', ''), 'unplaced.jsonl');
-    const result = await validateTrace(unplacedTrace, { profile: 'linux-6.18', runNative: () => kernel, runModel: () => good });
+    const ran: Trace[] = [];
+    const result = await validateTrace(unplacedTrace, {
+      profile: 'linux-6.18',
+      runNative: (t) => (ran.push(t), kernel),
+      runModel: (t) => (ran.push(t), good),
+    });
     expect(result.unplaced).toEqual([2]);
+    expect(result.pinShift).toBe(8n << 39n);
+    // Both sides ran the same pinned trace: the model's own top-down placement of 1 GiB, 4 TiB lower.
+    let own = 0n;
+    replayTrace(unplacedTrace, { onMmap: (_line, addr) => (own = addr) });
+    for (const t of ran) expect(t.ops.find((o) => o.op === 'mmap')).toMatchObject({ line: 2, addr: own - (8n << 39n), size: 1 << 30 });
+    expect(own % (2n << 20n)).toBe(0n);
     expect(renderValidation(result).split('\n').at(-1)).toBe(
-      "note: the mmap on line 2 has no addr: the kernel places it where ASLR puts it, next to the runner's own mappings, so its tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly",
+      "note: the mmap on line 2 has no addr: both sides mapped it where the model places it, 4096 GiB lower (clear of the runner's own mappings); the kernel's own placement is not compared",
     );
-    expect((validationJson([result]) as { traces: { unplacedMmapLines: number[] }[] }).traces[0]!.unplacedMmapLines).toEqual([2]);
-    const placed = await validateTrace(trace, { profile: 'linux-6.18', runNative: () => kernel, runModel: () => good });
+    const json = validationJson([result]) as { traces: { unplacedMmapLines: number[]; pinShift: string | null }[] };
+    expect(json.traces[0]).toMatchObject({ unplacedMmapLines: [2], pinShift: '0x40000000000' });
+  });
+
+  it('with placement "kernel", runs the trace as it is and notes that the kernel randomises the placement', async () => {
+    const unplacedTrace = parseTrace(traceText.replace('"addr":"0x100000000000",', ''), 'unplaced.jsonl');
+    const ran: Trace[] = [];
+    const result = await validateTrace(unplacedTrace, { profile: 'linux-6.18', placement: 'kernel', runNative: (t) => (ran.push(t), kernel), runModel: () => good });
+    expect(ran[0]).toBe(unplacedTrace);
+    expect(result.pinShift).toBeUndefined();
+    expect(renderValidation(result).split('\n').at(-1)).toBe(
+      "note: the mmap on line 2 has no addr: the kernel places it where ASLR puts it, next to the runner's own mappings, so tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly",
+    );
+    const placed = await validateTrace(trace, { profile: 'linux-6.18', runNative: (t) => (ran.push(t), kernel), runModel: () => good });
+    expect(ran.at(-1)).toBe(trace);
     expect(placed.unplaced).toEqual([]);
     expect(renderValidation(placed)).not.toContain('note:');
   });

@@ -19,6 +19,8 @@ export interface ReplayOptions {
   readonly ram?: number;
   /** Layers to use instead of the stock ones. */
   readonly parts?: MachineParts;
+  /** Called after each `mmap` op with its trace line and the start address the model mapped it at. */
+  readonly onMmap?: (line: number, addr: bigint) => void;
 }
 
 /** The record that ends a replay whose process was OOM-killed. */
@@ -90,8 +92,16 @@ export function replayTrace(trace: Trace, options: ReplayOptions = {}): ReplayRe
   machine.schedule(proc);
   const records: ReplayRecord[] = [];
   let last = '';
+  // traceWorkload yields one mmap per mmap op, in order: their lines, for onMmap.
+  const mmapLines = trace.ops.flatMap((op) => (op.op === 'mmap' ? [op.line] : []));
+  let mmaps = 0;
   for (const op of traceWorkload(trace).ops) {
     const m = proc.apply(op);
+    if (op.op === 'mmap' && options.onMmap !== undefined && proc.alive) {
+      const start = proc.regionList().find((r) => r.name === op.region)!.start;
+      options.onMmap(mmapLines[mmaps]!, BigInt(start));
+    }
+    if (op.op === 'mmap') mmaps++;
     if (op.op === 'status' && m) {
       const snap = machine.snapshot();
       const cg = limited ? snap.cgroups[REPLAY_CGROUP] : undefined;

@@ -5,3 +5,4 @@
 export * from './types.js';
 export * from './errors.js';
 export { parseTrace, traceCalls, touchRange, traceLabels } from './parse.js';
+export { formatTrace } from './format.js';

@@ -13,6 +13,8 @@ export const ValidateErrorCode = {
   NoRecords: 'E_VALIDATE_NO_RECORDS',
   /** Repeated native runs of a trace disagreed in VmPTE, so the kernel's answer is not stable. */
   Unstable: 'E_VALIDATE_UNSTABLE',
+  /** The mappings without `addr` of a trace could not be given a common place on both sides. */
+  Placement: 'E_VALIDATE_PLACEMENT',
 } as const;
 export type ValidateErrorCode = (typeof ValidateErrorCode)[keyof typeof ValidateErrorCode];
 

@@ -50,8 +50,13 @@ export function renderValidation(result: ValidationResult): string {
   ];
   out.push(describeFirstDifference(result) ?? `${result.source}: agrees (${report.rows.length} records)`);
   if (result.unplaced.length > 0) {
+    const many = result.unplaced.length > 1;
+    const which = many ? `the mmaps on lines ${result.unplaced.join(', ')} have no addr` : `the mmap on line ${result.unplaced[0]} has no addr`;
+    const it = many ? 'them' : 'it';
     out.push(
-      `note: the mmap on line${result.unplaced.length > 1 ? 's' : ''} ${result.unplaced.join(', ')} has no addr: the kernel places it where ASLR puts it, next to the runner's own mappings, so its tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly`,
+      result.pinShift !== undefined
+        ? `note: ${which}: both sides mapped ${it} where the model places ${it}, ${result.pinShift / (1n << 30n)} GiB lower (clear of the runner's own mappings); the kernel's own placement is not compared`
+        : `note: ${which}: the kernel places ${it} where ASLR puts ${it}, next to the runner's own mappings, so tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly`,
     );
   }
   return out.join('\n');
@@ -78,6 +83,7 @@ export function validationJson(results: readonly ValidationResult[]): object {
       profile: r.profile,
       agree: r.report.agree,
       unplacedMmapLines: r.unplaced,
+      pinShift: r.pinShift === undefined ? null : `0x${r.pinShift.toString(16)}`,
       rssToleranceKb: r.report.rssToleranceKb,
       firstDifference: r.report.firstDifference === undefined ? null : { ...r.report.firstDifference, line: r.lines[r.report.firstDifference.index] ?? null },
       rows: r.report.rows.map((row, i) => ({ ...row, line: r.lines[i] ?? null })),

@@ -1,5 +1,6 @@
 import type { StatusRecord, Trace } from '../trace/index.js';
 import { compareRecords, type CompareReport } from './compare.js';
+import { pinUnplaced } from './pin.js';
 
 /** Produces the status records of a trace, natively or in the model. */
 export type RecordSource = (trace: Trace) => readonly StatusRecord[] | Promise<readonly StatusRecord[]>;
@@ -14,6 +15,12 @@ export interface ValidateOptions {
   readonly runModel: RecordSource;
   /** See {@link compareRecords}. */
   readonly rssToleranceKb?: number;
+  /**
+   * Where mappings without `addr` go: `"model"` (default), both sides map them where the
+   * model places them, moved down into slots the runner does not use ({@link pinUnplaced});
+   * `"kernel"`, the kernel places them itself (ASLR), which does not compare exactly.
+   */
+  readonly placement?: 'model' | 'kernel';
 }
 
 /** The kernel's and the model's records of one trace and their comparison. */
@@ -28,6 +35,11 @@ export interface ValidationResult {
    * its alignment (hence its THPs) can change from run to run: such a trace does not compare exactly.
    */
   readonly unplaced: readonly number[];
+  /**
+   * With placement `"model"`: how far below the model's own addresses both sides mapped the
+   * `unplaced` mappings (bytes, a multiple of 512 GiB); absent when the kernel placed them.
+   */
+  readonly pinShift?: bigint;
   readonly native: readonly StatusRecord[];
   readonly model: readonly StatusRecord[];
   readonly report: CompareReport;
@@ -39,10 +51,12 @@ export interface ValidationResult {
  * the model (tests).
  */
 export async function validateTrace(trace: Trace, options: ValidateOptions): Promise<ValidationResult> {
-  const native = await options.runNative(trace);
-  const model = await options.runModel(trace);
+  const pinned = (options.placement ?? 'model') === 'model' ? pinUnplaced(trace) : undefined;
+  const run = pinned?.trace ?? trace;
+  const native = await options.runNative(run);
+  const model = await options.runModel(run);
   const report = compareRecords(native, model, options.rssToleranceKb !== undefined ? { rssToleranceKb: options.rssToleranceKb } : {});
   const lines = trace.ops.flatMap((op) => (op.op === 'status' ? [op.line] : []));
   const unplaced = trace.ops.flatMap((op) => (op.op === 'mmap' && op.addr === undefined ? [op.line] : []));
-  return { source: trace.source, profile: options.profile, lines, unplaced, native, model, report };
+  return { source: trace.source, profile: options.profile, lines, unplaced, ...(pinned !== undefined ? { pinShift: pinned.shift } : {}), native, model, report };
 }

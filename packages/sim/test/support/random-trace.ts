@@ -1,7 +1,8 @@
 /**
  * Random traces in format v1 for differential runs against the live kernel
  * (`validation/fuzz.ts`): every op and field, regions placed around a 2 MiB, 1 GiB or
- * 512 GiB boundary in otherwise empty 512 GiB slots, and only calls the kernel accepts
+ * 512 GiB boundary in otherwise empty 512 GiB slots, and some without `addr` (which
+ * validation maps where the model places them), and only calls the kernel accepts
  * (no touch or populate the protection forbids, no madvise over a hole), so every trace
  * parses and runs natively. Memory stays small: a window of 24 MiB, plus at most one large
  * region whose writes are sparse.
@@ -15,6 +16,8 @@ const PAGES_512G = 512 * 512 * 512;
 const SLOT0 = 0x100000000000 / 4096;
 /** Pages of the window that small regions are placed in (24 MiB). */
 const WINDOW = 6 * 1024;
+/** Stand-in first page of regions mapped without `addr` (their real place is the model's choice). */
+const UNPLACED = 2 ** 34;
 /** Most 2 MiB blocks one write touch or populate_write may reach in the large region. */
 const FAR_WRITE_POINTS = 16;
 
@@ -47,6 +50,8 @@ interface Region {
   readonly prot: 'rw' | 'r' | 'none';
   /** The large region far from the window: writes there are sparse. */
   readonly far: boolean;
+  /** Mapped without `addr`: the model places it (validate maps it there on both sides); `start` is a stand-in. */
+  readonly unplaced: boolean;
   /** Still-mapped page ranges [a, b) relative to `start`, sorted and disjoint. */
   mapped: [number, number][];
 }
@@ -58,6 +63,7 @@ class Generator {
   private readonly regions: Region[] = [];
   private readonly lines: string[] = [];
   private names = 0;
+  private unplacedCount = 0;
   private statuses = 0;
   private readonly window: number;
   private readonly farBase: number;
@@ -101,9 +107,13 @@ class Generator {
 
   mmap(): void {
     const far = !this.regions.some((r) => r.far) && this.rng.chance(0.15);
+    const unplaced = !far && this.rng.chance(0.15);
     let start: number;
     let pages: number;
-    if (far) {
+    if (unplaced) {
+      pages = this.size(WINDOW);
+      start = UNPLACED + this.unplacedCount++ * PAGES_1G * 4; // apart from everything, never compared
+    } else if (far) {
       pages = this.rng.int(1, 16) * 64 * PAGES_2M + (this.rng.chance(0.5) ? 0 : this.rng.int(1, 511));
       start = this.farBase + (this.rng.chance(0.5) ? PAGES_1G - this.rng.int(1, 256) * PAGES_2M : this.rng.int(0, 8) * PAGES_2M + this.rng.int(0, 3) * 128);
     } else {
@@ -113,20 +123,20 @@ class Generator {
       if (this.rng.chance(0.2)) start = this.window + WINDOW / 2 - this.rng.int(1, pages); // across the boundary
       const next = this.live();
       // Right before or after another region: the kernel merges compatible neighbours into one VMA.
-      if (next !== undefined && !next.far && this.rng.chance(0.3)) start = this.rng.chance(0.5) ? next.start + next.pages : next.start - pages;
+      if (next !== undefined && !next.far && !next.unplaced && this.rng.chance(0.3)) start = this.rng.chance(0.5) ? next.start + next.pages : next.start - pages;
     }
-    if (this.overlaps(start, pages)) return;
+    if (!unplaced && this.overlaps(start, pages)) return;
     // Reuse a free name now and then: a name is free again after a whole-region munmap.
     const name = this.names > 0 && this.rng.chance(0.2) ? `r${this.rng.int(0, this.names - 1)}` : `r${this.names++}`;
     if (this.regions.some((r) => r.name === name)) return;
     const prot = this.style === 'thp' && this.rng.chance(0.8) ? 'rw' : this.pick(['rw', 'rw', 'rw', 'r', 'none'] as const);
-    const op: Record<string, unknown> = { op: 'mmap', region: name, addr: hex(start), size: this.rng.chance(0.5) ? kib(pages) : pages * 4096 };
-    if (this.rng.chance(0.3)) op['align'] = this.pick(['4KiB', '2MiB', '1GiB']); // ignored with addr
+    const op: Record<string, unknown> = { op: 'mmap', region: name, ...(unplaced ? {} : { addr: hex(start) }), size: this.rng.chance(0.5) ? kib(pages) : pages * 4096 };
+    if (this.rng.chance(unplaced ? 0.5 : 0.3)) op['align'] = this.pick(['4KiB', '2MiB', '1GiB']); // ignored with addr
     if (prot !== 'rw' || this.rng.chance(0.2)) op['prot'] = prot;
     const thp = this.style === 'thp' && this.rng.chance(0.8) ? 'always' : this.pick(['default', 'always', 'always', 'never'] as const);
     if (thp !== 'default' || this.rng.chance(0.2)) op['thp'] = thp;
     this.emit(op);
-    this.regions.push({ name, start, pages, prot, far, mapped: [[0, pages]] });
+    this.regions.push({ name, start, pages, prot, far, unplaced, mapped: [[0, pages]] });
   }
 
   private live(): Region | undefined {
@@ -204,7 +214,8 @@ class Generator {
     let pages: number;
     let count = 1;
     let step = 0;
-    const kind = this.rng.int(0, 3);
+    // Where the model put an unplaced region's holes is unknown: unmap only what is still mapped.
+    const kind = r.unplaced ? 1 : this.rng.int(0, 3);
     if (kind === 0) [offset, pages] = [0, r.pages];
     else if (kind === 1) [offset, pages] = this.mappedRange(r);
     else {
