@@ -375,8 +375,9 @@ export class BuddyAllocator implements PageAllocator {
 
   /**
    * unset_migratetype_isolate(): gives an isolated pageblock its freetype back and returns its
-   * free pages to the buddy lists, merging them with free buddies. E_NOT_ISOLATED if it was not
-   * isolated.
+   * free pages to the tails of the buddy lists (they were never touched); a wholly free
+   * pageblock merges with its free buddy when that is not isolated. E_NOT_ISOLATED if it was
+   * not isolated.
    */
   undoIsolatePageblock(pfn: Pfn): void {
     checkPfn(pfn, this.s.endPfn);

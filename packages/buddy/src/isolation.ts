@@ -10,7 +10,7 @@ import { moveFreepagesBlock, pageblockInZone, setPageblockFt } from './pageblock
 import { drainAllPages } from './pcp.js';
 import { BUDDY_CONSTS, type BuddyState } from './state.js';
 
-const { PB_PAGES, PB_SHIFT, ST_ALLOC, ST_FREE, ST_ORDER, ST_PCP } = BUDDY_CONSTS;
+const { PB_PAGES, PB_SHIFT, ST_FREE } = BUDDY_CONSTS;
 
 /** set_migratetype_isolate() for the pageblock holding `pfn` (a valid PFN); false when refused. */
 export function isolatePageblock(s: BuddyState, pfn: number): boolean {
@@ -48,7 +48,15 @@ function splitLargeBuddyAround(s: BuddyState, start: number, z: number, ft: numb
   return true;
 }
 
-/** unset_migratetype_isolate() for the pageblock holding `pfn` (a valid PFN); E_NOT_ISOLATED if it is not isolated. */
+/**
+ * unset_migratetype_isolate() for the pageblock holding `pfn` (a valid PFN); E_NOT_ISOLATED if
+ * it is not isolated. A pageblock that is one free order-9 block whose buddy is free and not
+ * isolated is taken off the Isolate list (__isolate_free_page()) and freed again to the tail
+ * (__putback_isolated_page(): FPI_TO_TAIL), merging with the buddy where __free_one_page()
+ * allows. Otherwise pageblock_unisolate_and_move_free_pages(): a covering free order-10 block
+ * is split again, or every free block moves unmerged to the tail of its restored list
+ * (__move_freepages_block()); the isolated pages were never touched, so they go last.
+ */
 export function undoIsolatePageblock(s: BuddyState, pfn: number): void {
   const pb = pfn >>> PB_SHIFT;
   if (s.pbFt[pb] !== MIGRATE_ISOLATE) {
@@ -56,21 +64,22 @@ export function undoIsolatePageblock(s: BuddyState, pfn: number): void {
   }
   const start = pb * PB_PAGES;
   const z = s.pbZone[pb]!;
+  const ft = s.pbSavedFt[pb]!;
+  if (s.pageState[start] === (ST_FREE | PB_SHIFT) && PB_SHIFT < MAX_PAGE_ORDER) {
+    // find_buddy_page_pfn(): the buddy must be a free block of the same order in the same zone.
+    const buddy = start ^ PB_PAGES;
+    if (buddy < s.endPfn && s.pageState[buddy] === (ST_FREE | PB_SHIFT) && s.pbZone[buddy >>> PB_SHIFT] === z && s.pbFt[buddy >>> PB_SHIFT] !== MIGRATE_ISOLATE) {
+      delFree(s, start, z, MIGRATE_ISOLATE, PB_SHIFT);
+      setPageblockFt(s, pb, ft);
+      freeOneBlock(s, start, PB_SHIFT, z, true);
+      return;
+    }
+  }
   // Two isolated neighbours may have merged into a free 4 MiB block (same type): split it again
   // (__move_freepages_block_isolate() -> split_large_buddy()); the other half stays isolated.
-  if (splitLargeBuddyAround(s, start, z, s.pbSavedFt[pb]!)) return;
-  const free: number[] = [];
-  for (let p = start; p < start + PB_PAGES; ) {
-    const b = s.pageState[p]!;
-    const o = b & ST_ORDER;
-    if (b & ST_FREE) {
-      delFree(s, p, z, MIGRATE_ISOLATE, o);
-      free.push(p, o);
-    }
-    p += b & (ST_FREE | ST_ALLOC | ST_PCP) ? 1 << o : 1;
-  }
-  setPageblockFt(s, pb, s.pbSavedFt[pb]!);
-  for (let i = 0; i < free.length; i += 2) freeOneBlock(s, free[i]!, free[i + 1]!, z, false);
+  if (splitLargeBuddyAround(s, start, z, ft)) return;
+  moveFreepagesBlock(s, start, z, MIGRATE_ISOLATE, ft);
+  setPageblockFt(s, pb, ft);
 }
 
 /** has_unmovable_pages() at pageblock granularity over the pageblocks touching [startPfn, endPfn) (a valid range). */

@@ -13,6 +13,15 @@ function freeBlocksIn(b: BuddyAllocator, start: number, end: number): string[] {
   return out.sort((a, c) => a[0] - c[0]).map((e) => e[1]);
 }
 
+/** One free list (zone, freetype, order) from head to tail. */
+function freeList(b: BuddyAllocator, zone: number, ft: number, order: number): number[] {
+  const out: number[] = [];
+  b.forEachFreeBlock((pfn, o, z, t) => {
+    if (z === zone && t === ft && o === order) out.push(pfn);
+  });
+  return out;
+}
+
 // free_one_page() -> split_large_buddy(): a block larger than a pageblock is freed one
 // pageblock at a time with each pageblock's own freetype, and __free_one_page() merges the
 // pieces only where its merge rules allow.
@@ -58,6 +67,10 @@ describe('freeing a block larger than a pageblock (split_large_buddy)', () => {
     expect(b.nrFreeBlocks(ZONE_DMA32, MIGRATE_MOVABLE, 10)).toBe(252);
     expect(b.pageblockMigratetype(4096)).toBe(MIGRATE_MOVABLE);
     expect(b.nrFreePages()).toBe(free0);
+    // FPI_TO_TAIL: the merged block goes to the tail of its list, behind the untouched ones.
+    const list = freeList(b, ZONE_DMA32, MIGRATE_MOVABLE, 10);
+    expect(list.slice(0, 2)).toEqual([5120, 6144]);
+    expect(list.at(-1)).toBe(4096);
   });
 
   it('does the same when the isolated pageblock is the second half', () => {
@@ -147,5 +160,47 @@ describe('freeing a block larger than a pageblock (split_large_buddy)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('undoing pageblock isolation (unset_migratetype_isolate)', () => {
+  it('moves the free pages of a partly used pageblock unmerged to the tails of their restored lists', () => {
+    const b = oneZone(4096);
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)).toBe(0);
+    expect(b.isolatePageblock(0)).toBe(true);
+    // The free rest of pageblock 0 (1/0, 2/1, ..., 256/8) is on the Isolate lists.
+    expect(freeRow(b, ZONE_NORMAL, MIGRATE_ISOLATE)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]);
+    // The next page comes from pageblock 1, leaving 513/0, 514/1, ..., 768/8 on the Movable lists.
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 0)).toBe(512);
+    b.undoIsolatePageblock(0);
+    b.checkInvariants();
+    expect(freeRow(b, ZONE_NORMAL, MIGRATE_ISOLATE)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // __move_freepages_block(): each list gets pageblock 0's block at its tail, no merging.
+    for (let o = 0; o <= 8; o++) expect(freeList(b, ZONE_NORMAL, MIGRATE_MOVABLE, o)).toEqual([512 + (1 << o), 1 << o]);
+    // So the next order-8 request is served from pageblock 1, not from the pages just given back.
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 8)).toBe(768);
+  });
+
+  it('moves a whole free pageblock whose buddy is still isolated to the tail, and merges it once both are back', () => {
+    const b = oneZone(4096);
+    expect(b.isolatePageblock(0)).toBe(true);
+    expect(b.isolatePageblock(512)).toBe(true);
+    // Isolating splits the free 4 MiB block; moving free pages never merges them.
+    expect(freeBlocksIn(b, 0, 1024)).toEqual([`0/9/${MIGRATE_ISOLATE}`, `512/9/${MIGRATE_ISOLATE}`]);
+    // An order-9 request splits 1024, leaving 1536 on the Movable order-9 list.
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 9)).toBe(1024);
+    expect(freeList(b, ZONE_NORMAL, MIGRATE_MOVABLE, 9)).toEqual([1536]);
+    // 512's buddy 0 is isolated: no __isolate_free_page(), just a move to the tail.
+    b.undoIsolatePageblock(512);
+    b.checkInvariants();
+    expect(freeBlocksIn(b, 0, 1024)).toEqual([`0/9/${MIGRATE_ISOLATE}`, `512/9/${MIGRATE_MOVABLE}`]);
+    expect(freeList(b, ZONE_NORMAL, MIGRATE_MOVABLE, 9)).toEqual([1536, 512]);
+    // Now 0's buddy is free and not isolated: taken off and put back, merging to order 10 at
+    // the tail of the Movable order-10 list.
+    b.undoIsolatePageblock(0);
+    b.checkInvariants();
+    expect(freeList(b, ZONE_NORMAL, MIGRATE_MOVABLE, 10)).toEqual([2048, 3072, 0]);
+    expect(freeList(b, ZONE_NORMAL, MIGRATE_MOVABLE, 9)).toEqual([1536]);
+    expect(b.allocPages(GFP_HIGHUSER_MOVABLE, 10)).toBe(2048);
   });
 });
