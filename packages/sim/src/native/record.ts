@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { KmodelError } from '@kmodel/core';
 import type { Trace } from '../trace/index.js';
 import { recordDeltas } from '../validate/deltas.js';
+import { pinUnplaced } from '../validate/pin.js';
 import { ValidateErrorCode, type KernelRecording } from '../validate/recording.js';
 import { kernelEnvironment } from './environment.js';
 import { kernelNoiseDuring, runNative, type NativeRunOptions } from './run.js';
@@ -17,10 +18,13 @@ export interface RecordOptions extends NativeRunOptions {
 /**
  * Runs a trace natively `runs` times, requires the VmPTE deltas of all runs to be equal
  * (`E_VALIDATE_UNSTABLE` otherwise), and returns a {@link KernelRecording} of the first
- * run with the kernel's description and the spread of the RssAnon deltas.
+ * run with the kernel's description and the spread of the RssAnon deltas. Mappings without
+ * `addr` go where the model places them, as `validateTrace` puts them ({@link pinUnplaced}).
  */
 export async function recordNative(trace: Trace, options: RecordOptions = {}): Promise<KernelRecording> {
   const runs = options.runs ?? 3;
+  // Same source: the pinned trace keeps it.
+  trace = pinUnplaced(trace)?.trace ?? trace;
   const all = [];
   for (let i = 0; i < runs; i++) {
     const records = await runNative(trace, options);
