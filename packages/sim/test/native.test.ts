@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmodelError } from '@kmodel/core';
-import { buildRunner, encodeTrace, findCompiler, NativeErrorCode, parseTrace, requireLinux, runNative } from '@kmodel/sim';
+import { buildRunner, encodeTrace, findCompiler, kernelEnvironment, NativeErrorCode, parseTrace, requireLinux, runNative } from '@kmodel/sim';
 import { afterAll, describe, expect, it } from 'vitest';
 import { thrown } from './support/thrown.js';
 
@@ -129,6 +129,8 @@ describe('runNative on the live kernel', () => {
     // System-wide khugepaged collapses and THP fallbacks, read from /proc/vmstat with every record.
     expect(base['thp_collapse_alloc']).toBeGreaterThanOrEqual(0);
     expect(base['thp_fault_fallback']).toBeGreaterThanOrEqual(0);
+    expect(base['thp_enabled']).toBe(kernelEnvironment().thp.enabled);
+    expect(base['thp_use_zero_page']).toBe(kernelEnvironment().thp.useZeroPage);
   });
 
   it('streams more commands than the runner buffers at once (8192 calls, about 250 KB)', async () => {

@@ -7,6 +7,7 @@ import {
   DEFAULT_RSS_TOLERANCE_KB,
   describeFirstDifference,
   kernelNoiseDuring,
+  MODEL_THP,
   loadValidationCase,
   loadValidationSuite,
   parseRecording,
@@ -192,6 +193,19 @@ describe('validateTrace and its reports', () => {
     expect(ran.at(-1)).toBe(trace);
     expect(placed.unplaced).toEqual([]);
     expect(renderValidation(placed)).not.toContain('note:');
+  });
+
+  it('notes a kernel whose THP settings are not the ones the model assumes', async () => {
+    const always = kernel.map((r) => ({ ...r, thp_enabled: 'always', thp_use_zero_page: '1' }));
+    const result = await validateTrace(trace, { profile: 'linux-6.18', runNative: () => always, runModel: () => good });
+    expect(result.thpMismatch).toEqual({ enabled: 'always', useZeroPage: '1' });
+    expect(renderValidation(result).split('\n').at(-1)).toBe(
+      'note: this kernel runs THP enabled=always, use_zero_page=1; the model assumes enabled=madvise, use_zero_page=1 (the reference machine), so faults outside MADV_HUGEPAGE regions, or reads in them, can map other pages here than in the model',
+    );
+    const same = kernel.map((r) => ({ ...r, thp_enabled: MODEL_THP.enabled, thp_use_zero_page: MODEL_THP.useZeroPage }));
+    const ok = await validateTrace(trace, { profile: 'linux-6.18', runNative: () => same, runModel: () => good });
+    expect(ok.thpMismatch).toBeUndefined();
+    expect(renderValidation(ok)).not.toContain('note:');
   });
 
   it('produces JSON with rows, lines and the first difference', async () => {

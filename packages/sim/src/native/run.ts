@@ -3,6 +3,7 @@ import { KmodelError } from '@kmodel/core';
 import type { StatusRecord, Trace } from '../trace/index.js';
 import { traceLabels } from '../trace/index.js';
 import { buildRunner, type BuildOptions } from './build.js';
+import { kernelEnvironment } from './environment.js';
 import { NativeErrorCode } from './errors.js';
 import { encodeTrace } from './protocol.js';
 import { counterDelta } from '../validate/deltas.js';
@@ -32,7 +33,8 @@ interface RunnerError {
  * Executes a trace on the live kernel with the native runner (built on demand, see
  * {@link buildRunner}) and returns one status record per `status` op, with the kernel's
  * VmPTE, RssAnon, VmRSS (of the runner process) and PageTables (system-wide), in kB, and
- * the system-wide `thp_collapse_alloc` and `thp_fault_fallback` counts. A run during which
+ * the system-wide `thp_collapse_alloc` and `thp_fault_fallback` counts, and the THP settings
+ * (`thp_enabled`, `thp_use_zero_page` of /sys/kernel/mm/transparent_hugepage). A run during which
  * either moved is repeated up to `noiseRetries` times (see {@link kernelNoiseDuring}).
  * Throws `E_NATIVE_RUN` naming the trace line when a system call fails.
  */
@@ -42,7 +44,9 @@ export async function runNative(trace: Trace, options: NativeRunOptions = {}): P
   const retries = options.noiseRetries ?? 3;
   let records = await runOnce(trace, input, runner, options);
   for (let i = 0; i < retries && isNoisy(kernelNoiseDuring(records)); i++) records = await runOnce(trace, input, runner, options);
-  return records;
+  // The THP settings decide which faults map huge pages: say which ones this run had.
+  const { thp } = kernelEnvironment();
+  return records.map((r) => ({ ...r, thp_enabled: thp.enabled, thp_use_zero_page: thp.useZeroPage }));
 }
 
 /** Kernel work during a native run that the trace did not ask for (system-wide counts). */

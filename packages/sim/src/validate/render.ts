@@ -59,6 +59,12 @@ export function renderValidation(result: ValidationResult): string {
         : `note: ${which}: the kernel places ${it} where ASLR puts ${it}, next to the runner's own mappings, so tables and THPs can differ from the model's and from run to run; give every mapping an addr in an empty 512 GiB slot to compare exactly`,
     );
   }
+  if (result.thpMismatch !== undefined) {
+    const { enabled, useZeroPage } = result.thpMismatch;
+    out.push(
+      `note: this kernel runs THP enabled=${enabled}, use_zero_page=${useZeroPage}; the model assumes enabled=madvise, use_zero_page=1 (the reference machine), so faults outside MADV_HUGEPAGE regions, or reads in them, can map other pages here than in the model`,
+    );
+  }
   return out.join('\n');
 }
 
@@ -84,6 +90,7 @@ export function validationJson(results: readonly ValidationResult[]): object {
       agree: r.report.agree,
       unplacedMmapLines: r.unplaced,
       pinShift: r.pinShift === undefined ? null : `0x${r.pinShift.toString(16)}`,
+      thpMismatch: r.thpMismatch ?? null,
       rssToleranceKb: r.report.rssToleranceKb,
       firstDifference: r.report.firstDifference === undefined ? null : { ...r.report.firstDifference, line: r.lines[r.report.firstDifference.index] ?? null },
       rows: r.report.rows.map((row, i) => ({ ...row, line: r.lines[i] ?? null })),

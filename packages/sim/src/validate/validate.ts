@@ -40,6 +40,12 @@ export interface ValidationResult {
    * `unplaced` mappings (bytes, a multiple of 512 GiB); absent when the kernel placed them.
    */
   readonly pinShift?: bigint;
+  /**
+   * The kernel's THP settings when they are not the ones the model assumes (`enabled` =
+   * madvise, `use_zero_page` = 1, as on the reference machine), read from the native records
+   * (`thp_enabled`, `thp_use_zero_page`); absent when they match or the records do not say.
+   */
+  readonly thpMismatch?: { readonly enabled: string; readonly useZeroPage: string };
   readonly native: readonly StatusRecord[];
   readonly model: readonly StatusRecord[];
   readonly report: CompareReport;
@@ -58,5 +64,28 @@ export async function validateTrace(trace: Trace, options: ValidateOptions): Pro
   const report = compareRecords(native, model, options.rssToleranceKb !== undefined ? { rssToleranceKb: options.rssToleranceKb } : {});
   const lines = trace.ops.flatMap((op) => (op.op === 'status' ? [op.line] : []));
   const unplaced = trace.ops.flatMap((op) => (op.op === 'mmap' && op.addr === undefined ? [op.line] : []));
-  return { source: trace.source, profile: options.profile, lines, unplaced, ...(pinned !== undefined ? { pinShift: pinned.shift } : {}), native, model, report };
+  const thpMismatch = kernelThpMismatch(native);
+  return {
+    source: trace.source,
+    profile: options.profile,
+    lines,
+    unplaced,
+    ...(pinned !== undefined ? { pinShift: pinned.shift } : {}),
+    ...(thpMismatch !== undefined ? { thpMismatch } : {}),
+    native,
+    model,
+    report,
+  };
+}
+
+/** THP settings the model assumes: /sys/kernel/mm/transparent_hugepage/{enabled,use_zero_page}. */
+export const MODEL_THP = { enabled: 'madvise', useZeroPage: '1' } as const;
+
+/** The native records' THP settings when they differ from {@link MODEL_THP}. */
+function kernelThpMismatch(native: readonly StatusRecord[]): { enabled: string; useZeroPage: string } | undefined {
+  const r = native[0];
+  const enabled = r?.['thp_enabled'];
+  const useZeroPage = r?.['thp_use_zero_page'];
+  if (typeof enabled !== 'string' || typeof useZeroPage !== 'string') return undefined;
+  return enabled !== MODEL_THP.enabled || useZeroPage !== MODEL_THP.useZeroPage ? { enabled, useZeroPage } : undefined;
 }
