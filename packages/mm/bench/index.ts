@@ -110,6 +110,20 @@ function report(name: string, s: Series, ops: number, kernelNs: number): void {
   );
 }
 
+/** Faults of a touch of every page of a fresh `pages`-page mapping, RUNS times after a warm-up. */
+function touchSeries(allocator: string, pages: number, write: boolean): Series {
+  const newMm = machine(allocator, 16 * GiB);
+  const s = new Series();
+  for (let run = -3; run < RUNS; run++) {
+    const mm = newMm();
+    mm.mmap({ addr: A, pages, fixedNoreplace: true });
+    const ns = time(() => mm.touch(A, pages, 1, write));
+    mm.exit();
+    if (run >= 0) s.add(ns, pages);
+  }
+  return s;
+}
+
 type Case = (allocator: string) => void;
 
 const CASES: Record<string, Case> = {
@@ -137,19 +151,7 @@ const CASES: Record<string, Case> = {
   },
 
   /** read-4K: a read of every page in turn; 511 of every 512 faults find their PTE table in place. */
-  'read-4k': (allocator) => {
-    const newMm = machine(allocator, 16 * GiB);
-    const pages = 256 * MiB_PAGES;
-    const s = new Series();
-    for (let run = -3; run < RUNS; run++) {
-      const mm = newMm();
-      mm.mmap({ addr: A, pages, fixedNoreplace: true });
-      const ns = time(() => mm.touch(A, pages, 1, false));
-      mm.exit();
-      if (run >= 0) s.add(ns, pages);
-    }
-    report('read-4K (zero page)', s, pages, 500);
-  },
+  'read-4k': (allocator) => report('read-4K (zero page)', touchSeries(allocator, 256 * MiB_PAGES, false), 256 * MiB_PAGES, 500),
 
   /** read-one-per-2MiB: every fault allocates a PTE table; then DONTNEED frees them all. */
   'new-table': (allocator) => {
@@ -175,19 +177,7 @@ const CASES: Record<string, Case> = {
   },
 
   /** write-4K: allocate and map a zeroed page. */
-  'write-4k': (allocator) => {
-    const newMm = machine(allocator, 16 * GiB);
-    const pages = 128 * MiB_PAGES;
-    const s = new Series();
-    for (let run = -3; run < RUNS; run++) {
-      const mm = newMm();
-      mm.mmap({ addr: A, pages, fixedNoreplace: true });
-      const ns = time(() => mm.touch(A, pages, 1, true));
-      mm.exit();
-      if (run >= 0) s.add(ns, pages);
-    }
-    report('write-4K', s, pages, 2300);
-  },
+  'write-4k': (allocator) => report('write-4K', touchSeries(allocator, 128 * MiB_PAGES, true), 128 * MiB_PAGES, 2300),
 
   /**
    * DONTNEED of one-read-per-2MiB memory with the one-pass zapRangeReclaimPt and without it
