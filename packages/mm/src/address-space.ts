@@ -1308,6 +1308,7 @@ export class AddressSpace {
     }
     this.collectLeaves(start, end);
     const a = this.anon;
+    let split = false;
     for (let k = 0; k < this.scratchVpn.length; k++) {
       const pfn = this.scratchPfn[k]!;
       const vpn = this.scratchVpn[k]!;
@@ -1317,10 +1318,15 @@ export class AddressSpace {
         const head = pfn - (pfn % PMD_PAGES);
         if (a.thp.has(head) && !a.thpSplit.has(head)) {
           const fstart = vpn - (pfn - head);
-          if (fstart < start || fstart + PMD_PAGES > end || !this.mapsWholeFolio(fstart, head)) this.splitFolio(fstart, head);
-          if (pt.entryPfn(vpn, 1) === this.zeroPfn) continue;
+          if (fstart < start || fstart + PMD_PAGES > end || !this.mapsWholeFolio(fstart, head)) {
+            this.splitFolio(fstart, head);
+            split = true;
+          }
         }
       }
+      // A split in this call (of this leaf's folio or an earlier one's) remapped its zero-filled
+      // subpages to the zero page and may have freed the folio: the collected PFN is stale then.
+      if (split && this.scratchLevel[k] === 1 && pt.entryPfn(vpn, 1) !== pfn) continue;
       const f = pt.entryFlags(vpn, this.scratchLevel[k]! as Level);
       if ((f & (_PAGE_DIRTY | _PAGE_ACCESSED)) !== 0) pt.setEntry(vpn, this.scratchLevel[k]! as Level, pfn, f & ~(_PAGE_DIRTY | _PAGE_ACCESSED));
     }

@@ -166,3 +166,36 @@ describe('on the stock buddy allocator and pte_ref', () => {
     expect(mm.statusText()).toContain('VmPTE:\t      12 kB\n');
   });
 });
+
+describe('MADV_FREE over a PTE-mapped THP (madvise_free_pte_range + split_folio, 6.12 zero-page remap)', () => {
+  // Kernel numbers (Linux 6.18.44 here, validation/thp-split-free-munmap.jsonl): VmPTE 12 kB
+  // throughout; RssAnon 2048, 1792, 0, 4, 0 kB.
+  it('maps every zero-filled subpage to the zero page once, and never brings back a freed frame', () => {
+    const buddy = new BuddyAllocator({ memory: 2 * GiB_BYTES, pcp: false });
+    const zeroPfn = buddy.allocPages(GFP_PGTABLE_USER, 0)!;
+    const hugeZeroPfn = buddy.allocPages(GFP_PGTABLE_USER, 9)!;
+    const pteRef = new PteRef(zeroPfn, { zeroRule: 'symmetric' });
+    const mm = new AddressSpace({ id: 1, allocator: buddy, pageTables: createPageTable, zeroPfn, hugeZeroPfn, observer: pteRef.observerFor(1) });
+    const free0 = buddy.nrFreePages();
+    const K = 1 / 4; // pages per KiB
+    mm.mmap({ addr: A, pages: 2 * MiB, fixedNoreplace: true, noreserve: true });
+    mm.madvise(A, 2 * MiB, 'hugepage');
+    mm.madvise(A, 2 * MiB, 'populate_write');
+    expect(kb(mm)).toEqual([12, 2048]);
+    mm.munmap(A + MiB, 256 * K); // splits the PMD; the folio stays whole, PTE-mapped
+    expect(kb(mm)).toEqual([12, 1792]);
+    mm.madvise(A + 1280 * K, 64 * K, 'free'); // cuts the folio: split_folio, all subpages zero-filled
+    expect(kb(mm)).toEqual([12, 0]);
+    expect(mm.pageTable.entryPfn(A + 1284 * K, 1)).toBe(zeroPfn);
+    expect(mm.pageTable.entryPfn(A + 1280 * K + 15, 1)).toBe(zeroPfn);
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+    expect(mm.fault(A + 1284 * K, true)).toBe(0); // COW of the zero page
+    expect(kb(mm)).toEqual([12, 4]);
+    mm.munmap(A + MiB, MiB);
+    expect(kb(mm)).toEqual([12, 0]);
+    expect(pteRef.verify(1, mm.pageTable)).toEqual([]);
+    mm.exit();
+    expect(buddy.nrFreePages()).toBe(free0 + 1); // every frame back once (+ the top table)
+    buddy.checkInvariants();
+  });
+});

@@ -80,7 +80,10 @@ export class StockMachine implements Machine {
     if (zero === null || hugeZero === null) fail(MachineErrorCode.Boot, 'the page allocator could not provide the zero pages at boot');
     this.zeroPfn = zero;
     this.hugeZeroPfn = hugeZero;
-    this.pteRef = new PteRef(zero);
+    // 'symmetric': since 6.12 a THP split maps zero-filled subpages to the zero page over present
+    // entries (remap_page with RMP_USE_SHARED_ZEROPAGE, which mm models); the RFC's rule would
+    // miss those zero-page entries and underflow when they are cleared.
+    this.pteRef = new PteRef(zero, { zeroRule: 'symmetric' });
     const oomHost: OomHost = { oomStats: (id) => this.oomStats(id), oomKill: (id) => this.oomKill(id) };
     if (parts.charger) {
       this.memcg = null;

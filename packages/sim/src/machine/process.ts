@@ -2,6 +2,7 @@ import { fail, show, type PageTable } from '@kmodel/core';
 import { PROT_NONE, PROT_READ, PROT_WRITE, VM_FAULT_OOM, type AddressSpace } from '@kmodel/mm';
 import type { WorkOp } from '../workload/ops.js';
 import type { ProcessMetrics, SimProcess } from './types.js';
+import { subtractRange, type Range } from '../ranges.js';
 
 /** Error codes of applying workload ops to a process. */
 export const ProcessErrorCode = {
@@ -20,8 +21,8 @@ const PROT: Record<string, number> = { rw: PROT_READ | PROT_WRITE, r: PROT_READ,
 interface Region {
   readonly vpn: number;
   readonly pages: number;
-  /** Pages still mapped (the name is free again when 0). */
-  mapped: number;
+  /** Page ranges of the region still mapped, relative to `vpn` (the name is free for an mmap when none is left). */
+  mapped: Range[];
 }
 
 const ZERO_METRICS: ProcessMetrics = Object.freeze({ VmPTE: 0, VmRSS: 0, RssAnon: 0, pgtables_bytes: 0, nr_ptes: 0, nr_pmds: 0, nr_puds: 0, reclaimable_pt_bytes: 0 });
@@ -57,7 +58,7 @@ export class MmProcess implements SimProcess {
 
   /** The live regions as `{ name, start, end }` byte addresses (`0x...`), in mapping order. */
   regionList(): { name: string; start: string; end: string }[] {
-    return [...this.regions].map(([name, r]) => ({ name, start: `0x${(BigInt(r.vpn) << 12n).toString(16)}`, end: `0x${(BigInt(r.vpn + r.pages) << 12n).toString(16)}` }));
+    return [...this.regions].filter(([, r]) => r.mapped.length > 0).map(([name, r]) => ({ name, start: `0x${(BigInt(r.vpn) << 12n).toString(16)}`, end: `0x${(BigInt(r.vpn + r.pages) << 12n).toString(16)}` }));
   }
 
   private range(regionName: string, offset: number, size: number): [vpn: number, pages: number] {
@@ -81,7 +82,7 @@ export class MmProcess implements SimProcess {
     const mm = this.mmSpace;
     switch (op.op) {
       case 'mmap': {
-        if (this.regions.has(op.region)) fail(ProcessErrorCode.RegionInUse, `region ${show(op.region)} is still mapped in ${show(this.name)}`, { region: op.region });
+        if ((this.regions.get(op.region)?.mapped.length ?? 0) > 0) fail(ProcessErrorCode.RegionInUse, `region ${show(op.region)} is still mapped in ${show(this.name)}`, { region: op.region });
         const pages = op.size / 4096;
         const vpn = mm.mmap({
           pages,
@@ -89,7 +90,7 @@ export class MmProcess implements SimProcess {
           noreserve: true,
           ...(op.addr !== undefined ? { addr: Number(op.addr >> 12n), fixedNoreplace: true } : { align: op.align / 4096 }),
         });
-        this.regions.set(op.region, { vpn, pages, mapped: pages });
+        this.regions.set(op.region, { vpn, pages, mapped: [[0, pages]] });
         if (op.thp === 'always') mm.madvise(vpn, pages, 'hugepage');
         else if (op.thp === 'never') mm.madvise(vpn, pages, 'nohugepage');
         return null;
@@ -113,9 +114,11 @@ export class MmProcess implements SimProcess {
       case 'munmap': {
         const [vpn, pages] = this.range(op.region, op.offset, op.size);
         mm.munmap(vpn, pages);
+        // A munmap over pages unmapped before is a no-op for them (the kernel allows holes). A
+        // region with nothing left keeps its place, so that later calls of a `repeat` still find
+        // it, until an mmap reuses the name.
         const r = this.regions.get(op.region)!;
-        r.mapped -= pages;
-        if (r.mapped <= 0) this.regions.delete(op.region);
+        r.mapped = subtractRange(r.mapped, vpn - r.vpn, vpn - r.vpn + pages);
         return null;
       }
       case 'status':

@@ -3,9 +3,9 @@ import type { z } from 'zod';
 import { TraceErrorCode } from './errors.js';
 import { OP_NAMES, OP_SCHEMAS } from './schema.js';
 import type { Trace, TraceCall, TraceMadvise, TraceMunmap, TraceOp, TraceTouch } from './types.js';
+import { subtractRange, type Range } from '../ranges.js';
 
 /** A half-open byte range [start, end) of offsets within a region. */
-type Range = [start: number, end: number];
 
 interface LiveRegion {
   readonly size: number;
@@ -70,19 +70,6 @@ function requirePageMultiple(value: number, field: string, source: string, line:
   if (value % PAGE_SIZE !== 0) {
     throw traceError(TraceErrorCode.Unaligned, source, line, `${field} ${show(value)} is not a multiple of 4 KiB`, { path: field, value });
   }
-}
-
-/** Removes [s, e) from a sorted list of disjoint ranges. */
-function subtract(ranges: Range[], s: number, e: number): Range[] {
-  const out: Range[] = [];
-  for (const [a, b] of ranges) {
-    if (b <= s || a >= e) out.push([a, b]);
-    else {
-      if (a < s) out.push([a, s]);
-      if (b > e) out.push([e, b]);
-    }
-  }
-  return out;
 }
 
 /** The first part of [s, e) not covered by `ranges`, or undefined when fully covered. */
@@ -209,7 +196,7 @@ class TraceChecker {
       // A munmap over a hole of its region must not reach a region mapped into that hole since:
       // the kernel would unmap that region's pages too.
       if (r.addr !== undefined) for (const c of calls) this.requireNoOverlap('munmap of', name, r.addr + BigInt(c.offset), r.addr + BigInt(c.offset + c.size), line);
-      for (const c of calls) r.mapped = subtract(r.mapped, c.offset, c.offset + c.size);
+      for (const c of calls) r.mapped = subtractRange(r.mapped, c.offset, c.offset + c.size);
       if (r.mapped.length === 0) this.regions.delete(name);
     }
     return op;
