@@ -174,24 +174,12 @@ export class X86PageTable implements PageTable {
     const hi = (vpn - lo) / TWO32;
     let t = this.top;
     let l: number = this.levels;
-    if (level <= 2) {
-      const key = Math.floor(vpn / PMD_SPAN_PAGES);
-      if (key === this.pmdKey) {
-        t = this.pmdId;
-        l = 2;
-      } else {
-        for (; l > 2; l--) {
-          const i = tableIndex(lo, hi, l);
-          const p = slab.pos(t, i);
-          if (p < 0) return -1;
-          if ((slab.read(p) & (ENTRY_P | ENTRY_PSE)) !== ENTRY_P) return -1;
-          t = slab.read(slab.childPos(t, i, p));
-        }
-        this.pmdKey = key;
-        this.pmdId = t;
-      }
+    if (level <= 2 && Math.floor(vpn / PMD_SPAN_PAGES) === this.pmdKey) {
+      t = this.pmdId;
+      l = 2;
     }
     for (; l > level; l--) {
+      if (l === 2) this.rememberPmd(vpn, t);
       const i = tableIndex(lo, hi, l);
       const p = slab.pos(t, i);
       if (p < 0) return -1;
@@ -199,6 +187,12 @@ export class X86PageTable implements PageTable {
       t = slab.read(slab.childPos(t, i, p));
     }
     return t;
+  }
+
+  /** Caches `t` as the PMD table covering `vpn`. */
+  private rememberPmd(vpn: number, t: number): void {
+    this.pmdKey = Math.floor(vpn / PMD_SPAN_PAGES);
+    this.pmdId = t;
   }
 
   /** Level of the non-table, non-none entry above the PTE level that the walk for `vpn` stops at, or 0. */
@@ -255,10 +249,7 @@ export class X86PageTable implements PageTable {
       }
     }
     while (l > level) {
-      if (l === 2) {
-        this.pmdKey = Math.floor(vpn / PMD_SPAN_PAGES);
-        this.pmdId = t;
-      }
+      if (l === 2) this.rememberPmd(vpn, t);
       const i = tableIndex(lo, hi, l);
       let p = slab.pos(t, i);
       if (p >= 0) {
@@ -609,7 +600,7 @@ export class X86PageTable implements PageTable {
         const whole = reclaimPt && j0 === 0 && j1 === 512;
         const n = count[c];
         if (n === 1 && slab.form[c] !== FORM_DENSE) {
-          // A table with one entry (one touch per 2 MiB), inline: zapPte's one-slot case.
+          // A table with one entry (one touch per 2 MiB, the common case here), without zapPte.
           const cb = slab.block[c];
           const cw = slab.chunks[cb >>> CHUNK_SHIFT];
           const co = cb & CHUNK_MASK;
@@ -677,17 +668,6 @@ export class X86PageTable implements PageTable {
       }
       if (n === 0 && !freeing) slab.reset(t);
       return cleared;
-    }
-    if (n === 1) {
-      // One slot (a table touched once per 2 MiB): the loop below without the scan.
-      const bi = w[o];
-      if (bi < i0 || bi >= i1) return 0;
-      const lo = w[o + 1];
-      const hi = w[o + 2];
-      if (visit !== undefined) visit(base + bi, 1, (hi & 0xfffff) * 1048576 + (lo >>> 12), (lo & 0xfff) | ((hi >>> 20) << 12));
-      if (obs !== undefined) obs.pteClear(t, bi, lo, hi);
-      count[t] = 0;
-      return 1;
     }
     // Small form: at most SMALL_SLOTS unordered (index, lo, hi) slots; take the lowest index each time.
     for (;;) {
