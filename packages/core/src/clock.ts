@@ -82,7 +82,11 @@ export class SimClock {
     return this.ns;
   }
 
-  /** Advances by `count` operations of `op` and returns the cost charged. */
+  /**
+   * Advances by `count` operations of `op` and returns the cost charged. The lookup by name is
+   * a megamorphic property load in V8 (~5 ns); a hot path reads `costs.<name>` at its own call
+   * site and passes it to {@link SimClock.advance}.
+   */
   charge(op: CostName, count = 1): number {
     const cost = this.costs[op] * count;
     this.ns += cost;

@@ -98,9 +98,7 @@ export class TableSlab {
 
   /** Releases a table id and its block. */
   freeId(id: number): void {
-    // releaseBlock, inline: the form is read once.
-    const f = this.form[id];
-    if (f !== FORM_FREE) this.pushBlock((f === FORM_DENSE ? 2 : 0) + (this.level[id] > 1 ? 1 : 0), this.block[id]);
+    this.releaseBlock(id);
     this.form[id] = FORM_FREE;
     this.count[id] = 0;
     this.parent[id] = -1;
